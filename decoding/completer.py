@@ -1,0 +1,206 @@
+"""The completion engine: one request in, one post-processed completion out.
+
+Modes: `plain` (the model alone on the file's prefix), `rag` (plus repository context and
+the receiver's members), `grounded` (rag plus the monitor that constrains identifiers).
+No LSP types here: the server converts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from decoding.context import ContextBuilder, member_hint
+from decoding.legal_sets import LegalSetProvider
+from decoding.model_files import DEFAULT_MODEL, embedded_model_for, resolve_model
+from decoding.monitor import Monitor, VocabularyIndex
+from decoding.postprocess import CompletionContext, is_multiline_context, postprocess, should_stop
+from decoding.prompt_window import PrefixWindow, split_at
+from decoding.pyright_client import PyrightClient
+from decoding.receiver import Receiver, ReceiverResolver
+from decoding.runtime import ModelRuntime
+from index.module_names import module_name
+from index.registry import WorkspaceRegistry
+from index.workspace import WorkspaceIndex
+
+log = logging.getLogger(__name__)
+MODES = ("plain", "rag", "grounded", "blind")  # blind: the type-blind baseline monitor
+
+
+class ModeUnavailableError(RuntimeError):
+    pass
+
+
+@dataclass(slots=True)
+class CompleterSettings:
+    model: str | None = None  # a GGUF path or an embedded model name; None = the default
+    mode: str = "grounded"
+    max_tokens: int = 64
+    prefix_budget: int = 1024  # tokens of the file before the cursor
+    context_budget: int = 384  # tokens of repository context (rag, grounded)
+    n_ctx: int = 4096
+    threads: int | None = None
+    gpu_layers: int | None = None
+    use_pyright: bool = True  # ask pyright where the index cannot resolve a receiver
+
+
+@dataclass(slots=True)
+class CompletionRequest:
+    workspace: Path
+    path: str  # relative to the workspace
+    text: str  # the buffer as the editor has it; may end at the cursor
+    line: int
+    character: int
+    mode: str | None = None  # None: the settings' mode
+
+
+@dataclass(slots=True)
+class CompletionResult:
+    text: str
+    mode: str
+    model: str
+    latency_ms: float
+    prompt_tokens: int = 0
+    reused_tokens: int = 0
+    generated_tokens: int = 0
+    tokens_per_s: float = 0.0
+    stop_reason: str = ""
+    multiline: bool = False
+    raw: str = ""
+    context_sources: list[str] = field(default_factory=list)
+    receiver: str | None = None
+    avoided_deprecations: list[str] = field(default_factory=list)
+    constrained_steps: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+class Completer:
+    """Owns the model runtime (loaded on first use) and the workspace indexes."""
+
+    def __init__(self, settings: CompleterSettings | None = None,
+                 registry: WorkspaceRegistry | None = None,
+                 runtime: ModelRuntime | None = None) -> None:
+        self.settings = settings or CompleterSettings()
+        self.registry = registry or WorkspaceRegistry()
+        self._runtime = runtime
+        self._runtime_lock = threading.Lock()
+        self._vocabulary: VocabularyIndex | None = None
+        self._pyright: dict[Path, PyrightClient] = {}
+
+    @property
+    def runtime(self) -> ModelRuntime:
+        with self._runtime_lock:
+            if self._runtime is None:
+                path = resolve_model(self.settings.model)
+                spec = embedded_model_for(self.settings.model) if (
+                    not self.settings.model or not Path(self.settings.model).suffix) else None
+                fim_mode = "auto" if spec is None or spec.use_fim else "prefix"
+                self._runtime = ModelRuntime(
+                    path, n_ctx=self.settings.n_ctx, n_threads=self.settings.threads,
+                    n_gpu_layers=self.settings.gpu_layers, fim_mode=fim_mode)
+            return self._runtime
+
+    @property
+    def model_name(self) -> str:
+        if self._runtime is not None:
+            return self._runtime.model_path.name
+        return self.settings.model or DEFAULT_MODEL
+
+    def close(self) -> None:
+        for client in self._pyright.values():
+            client.shutdown()
+        self._pyright.clear()
+        if self._runtime is not None:
+            self._runtime.close()
+
+    def complete(self, request: CompletionRequest,
+                 cancel: threading.Event | None = None) -> CompletionResult:
+        started = time.perf_counter()
+        mode = request.mode or self.settings.mode
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+        runtime = self.runtime
+        prefix, suffix = split_at(request.text, request.line, request.character)
+        ctx = CompletionContext(prefix=prefix, suffix=suffix,
+                                language="python" if request.path.endswith((".py", ".pyi"))
+                                else "text")
+        multiline = is_multiline_context(ctx)
+        window = PrefixWindow(runtime.tokenize, self.settings.prefix_budget)
+        context_text, sources, receiver = "", [], None
+        monitor = None
+        if mode != "plain":
+            index = self.registry.get(request.workspace)
+            index.set_buffer(request.path, request.text)
+            module, _ = module_name(index.root, request.path)
+            receiver = self._receiver(index, module, request)
+            builder = ContextBuilder(index.lookup, index.searcher,
+                                     lambda text: len(runtime.tokenize(text)))
+            pack = builder.build(module, request.path, prefix, self.settings.context_budget)
+            context_text = pack.text + (f"# {request.path}\n" if pack.text else "")
+            sources = pack.sources
+            if mode in ("grounded", "blind"):
+                monitor = self._monitor(index, module, request, prefix, mode == "blind")
+        hint = ""
+        if receiver is not None and receiver.known:
+            indent = prefix.rsplit("\n", 1)[-1]
+            hint = member_hint(receiver, indent[: len(indent) - len(indent.lstrip())])
+        prompt_prefix = window.cut(prefix, hint)
+        prompt = runtime.build_prompt(prompt_prefix, suffix, context_text)
+        generation = runtime.generate(
+            prompt, max_tokens=self.settings.max_tokens,
+            should_stop=lambda generated: should_stop(ctx, generated, multiline),
+            logits_hook=monitor.logits_hook if monitor is not None else None,
+            cancel=cancel, doc_key=f"{request.workspace}:{request.path}")
+        text = "" if generation.stop_reason == "cancelled" else postprocess(
+            ctx, generation.text, multiline)
+        return CompletionResult(
+            text=text, mode=mode, model=self.model_name,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            prompt_tokens=generation.prompt_tokens, reused_tokens=generation.reused_tokens,
+            generated_tokens=len(generation.token_ids), tokens_per_s=generation.tokens_per_s,
+            stop_reason=generation.stop_reason, multiline=multiline, raw=generation.text,
+            context_sources=sources,
+            receiver=receiver.qualname if receiver is not None and receiver.known else None,
+            avoided_deprecations=list(monitor.avoided) if monitor is not None else [],
+            constrained_steps=monitor.constrained_steps if monitor is not None else 0)
+
+    @staticmethod
+    def _receiver(index: WorkspaceIndex, module: str,
+                  request: CompletionRequest) -> Receiver | None:
+        try:
+            return ReceiverResolver(index.lookup).resolve(module, request.text, request.line,
+                                                          request.character)
+        except Exception:  # analysis must never fail a completion
+            log.exception("receiver analysis failed for %s", request.path)
+            return None
+
+    def _monitor(self, index: WorkspaceIndex, module: str, request: CompletionRequest,
+                 prefix: str, type_blind: bool) -> Monitor:
+        runtime = self.runtime
+        if self._vocabulary is None:
+            special = set(runtime.vocab.control_ids) | set(runtime.fim_template.stop_ids)
+            self._vocabulary = VocabularyIndex(runtime.token_pieces(), special)
+        oracle = None if type_blind else self._pyright_for(index.root)
+        provider = LegalSetProvider(index.lookup, module, index.root / request.path,
+                                    oracle=oracle, type_blind=type_blind)
+        return Monitor(self._vocabulary, provider, runtime.vocab.piece, prefix)
+
+    def _pyright_for(self, root: Path) -> PyrightClient | None:
+        if not self.settings.use_pyright:
+            return None
+        with self._runtime_lock:
+            client = self._pyright.get(root)
+            if client is None:
+                client = PyrightClient(root)
+                try:
+                    client.start()
+                except Exception:  # pyright missing or broken: the index alone answers
+                    log.exception("pyright could not start for %s", root)
+                    return None
+                self._pyright[root] = client
+            return client

@@ -1,0 +1,145 @@
+"""Repository context for the prompt, within a token budget.
+
+The prompt is laid out for KV-cache reuse: what stays the same between keystrokes comes
+first (the signatures of what the file imports, then snippets retrieved for the enclosing
+definition), the file's own text after it, and the volatile, cursor-specific hint (the
+receiver's members) as a comment right above the cursor line, so that typing re-evaluates
+only the last few tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from decoding.receiver import Receiver
+from index.lookups import SymbolLookup
+from index.models import Symbol, SymbolKind
+from index.search import HybridSearcher
+
+TokenCounter = Callable[[str], int]
+MAX_MEMBERS_IN_HINT = 40
+MAX_MEMBERS_PER_CLASS = 25
+_DEF_LINE = re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+\w+.*$", re.MULTILINE)
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
+
+
+@dataclass(slots=True)
+class ContextPack:
+    text: str = ""
+    sources: list[str] = field(default_factory=list)
+    tokens: int = 0
+
+
+def render_symbol(symbol: Symbol, lookup: SymbolLookup | None = None, indent: str = "") -> str:
+    """A stub-like rendering: the definition line, a one-line doc, deprecations marked."""
+    summary = f"  # {symbol.summary}" if symbol.summary else ""
+    deprecated = ""
+    if symbol.deprecation:
+        replacement = symbol.deprecation.replacement
+        deprecated = f"  # deprecated{': use ' + replacement if replacement else ''}"
+    if symbol.kind == SymbolKind.CLASS:
+        bases = f"({', '.join(symbol.bases)})" if symbol.bases else ""
+        lines = [f"{indent}class {symbol.name}{bases}:{summary or deprecated}"]
+        if lookup is not None:
+            members = [m for m in lookup.class_members(symbol.qualname)
+                       if not m.name.startswith("_") or m.name == "__init__"]
+            for member in members[:MAX_MEMBERS_PER_CLASS]:
+                lines.append(render_symbol(member, None, indent + "    "))
+        if len(lines) == 1:
+            lines.append(f"{indent}    ...")
+        return "\n".join(lines)
+    if symbol.kind in (SymbolKind.FUNCTION, SymbolKind.METHOD, SymbolKind.PROPERTY):
+        prefix = "@property\n" + indent if symbol.kind == SymbolKind.PROPERTY else ""
+        is_async = "async " if "async" in symbol.decorators else ""
+        return (f"{indent}{prefix}{is_async}def {symbol.name}{symbol.signature or '()'}: ..."
+                f"{deprecated or summary}")
+    annotation = f": {symbol.annotation}" if symbol.annotation else ""
+    value = f" = {symbol.value}" if symbol.value and not annotation else ""
+    return f"{indent}{symbol.name}{annotation}{value}{deprecated}"
+
+
+def member_hint(receiver: Receiver, indent: str) -> str:
+    """One comment line naming the receiver's members, for right above the cursor line."""
+    if not receiver.members:
+        return ""
+    names = []
+    for member in receiver.members:
+        if member.name.startswith("_") or member.deprecation:
+            continue
+        if member.kind in (SymbolKind.METHOD, SymbolKind.FUNCTION):
+            names.append(f"{member.name}()")
+        else:
+            names.append(member.name)
+        if len(names) >= MAX_MEMBERS_IN_HINT:
+            break
+    if not names:
+        return ""
+    kind = receiver.qualname.rsplit(".", 1)[-1]
+    return f"{indent}# {receiver.expression}: {kind} has {', '.join(names)}\n"
+
+
+class ContextBuilder:
+    def __init__(self, lookup: SymbolLookup, searcher: HybridSearcher,
+                 count_tokens: TokenCounter) -> None:
+        self.lookup = lookup
+        self.searcher = searcher
+        self.count_tokens = count_tokens
+
+    def build(self, module: str, path: str, prefix: str, budget: int) -> ContextPack:
+        """Signatures of imported definitions, then retrieved snippets, within `budget`."""
+        pack = ContextPack()
+        if budget <= 0:
+            return pack
+        blocks: list[tuple[str, str]] = []
+        for symbol in self._imported_definitions(module):
+            blocks.append((f"{symbol.path}:{symbol.qualname}",
+                           f"# {symbol.path}\n{render_symbol(symbol, self.lookup)}\n"))
+        for hit in self.searcher.search(self._query(prefix), limit=6, exclude_path=path):
+            header = f"# {hit.path}" + (f" ({hit.title})" if hit.kind == "docs" else "")
+            body = hit.text if hit.kind == "code" else _as_comment(hit.text)
+            blocks.append((f"{hit.path}:{hit.start_line}", f"{header}\n{body}\n"))
+        seen: set[str] = set()
+        parts: list[str] = []
+        for source, block in blocks:
+            if source in seen:
+                continue
+            cost = self.count_tokens(block)
+            if pack.tokens + cost > budget:
+                continue
+            seen.add(source)
+            parts.append(block)
+            pack.sources.append(source)
+            pack.tokens += cost
+        pack.text = "".join(parts)
+        return pack
+
+    def _imported_definitions(self, module: str) -> list[Symbol]:
+        definitions: list[Symbol] = []
+        seen: set[str] = set()
+        imports = self.lookup.store.symbols_where(
+            "s.module = ? AND s.parent = ? AND s.kind = 'import' ORDER BY s.line",
+            (module, module))
+        for imported in imports:
+            target = self.lookup.resolve(imported.target or "")
+            if target is None or target.qualname in seen or target.kind in (
+                    SymbolKind.MODULE, SymbolKind.IMPORT):
+                continue
+            seen.add(target.qualname)
+            definitions.append(target)
+        return definitions
+
+    @staticmethod
+    def _query(prefix: str) -> str:
+        """The retrieval query: the enclosing definition lines and the identifiers of the
+        last lines, chosen so the query changes rarely while typing within a function."""
+        tail = prefix[-1500:]
+        defs = _DEF_LINE.findall(tail)
+        words = _IDENT.findall("\n".join(tail.splitlines()[:-1][-12:]))
+        unique = list(dict.fromkeys(words))[-30:]
+        return " ".join([*defs[-2:], *unique])
+
+
+def _as_comment(text: str) -> str:
+    return "\n".join(f"# {line}".rstrip() for line in text.splitlines())

@@ -1,0 +1,229 @@
+"""Legal identifier sets for identifier positions.
+
+Fast path: the index (receiver members with inheritance, module exports, names in scope,
+callee parameters). Fallback: pyright, asked for completions at the position in the buffer
+plus the text generated so far. When neither can prove the set, the answer is None and the
+position stays unconstrained: valid code is never blocked.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from decoding.positions import KEYWORDS, IdentifierPosition
+from decoding.receiver import ReceiverResolver
+from index.lookups import SymbolLookup
+from index.models import ParamKind, Symbol, SymbolKind
+from index.scope import names_in_scope
+
+log = logging.getLogger(__name__)
+OBJECT_ATTRIBUTES: frozenset[str] = frozenset(dir(object)) | {"__dict__", "__module__"}
+CLASS_ATTRIBUTES: frozenset[str] = frozenset(dir(type)) - {"mro"} | {"mro"}
+MODULE_ATTRIBUTES: frozenset[str] = frozenset(
+    {"__name__", "__file__", "__doc__", "__path__", "__all__", "__spec__", "__dict__"})
+
+
+class MemberOracle(Protocol):
+    """What the monitor needs from pyright (decoding.pyright_client.PyrightClient)."""
+
+    def member_names(self, path: Path, text: str, line: int,
+                     character: int) -> object | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LegalSet:
+    names: frozenset[str]
+    source: str  # index | pyright | scope | blind
+    deprecated: dict[str, str | None] = field(default_factory=dict)  # name -> replacement
+    keyword_params: frozenset[str] | None = None  # argument positions: legal `name=`
+    allows_expression: bool = False  # a non-identifier start (literal, bracket) is fine too
+
+    def preferred(self) -> dict[str, str]:
+        """Deprecated name -> its replacement, where the replacement is itself legal."""
+        return {name: replacement for name, replacement in self.deprecated.items()
+                if replacement and replacement in self.names}
+
+    def without_deprecated(self) -> frozenset[str]:
+        """The legal names minus deprecated ones that have a legal replacement."""
+        return self.names - set(self.preferred())
+
+
+class LegalSetProvider:
+    """Answers legal sets for one document; results are cached per (text, position)."""
+
+    def __init__(self, lookup: SymbolLookup, module: str, path: Path,
+                 oracle: MemberOracle | None = None, type_blind: bool = False) -> None:
+        self.lookup = lookup
+        self.module = module
+        self.path = path
+        self.oracle = oracle
+        self.type_blind = type_blind
+        self.resolver = ReceiverResolver(lookup)
+        self.sources: Counter[str] = Counter()
+        self._cache: dict[tuple[object, ...], LegalSet | None] = {}
+        self._repo_names: frozenset[str] | None = None
+
+    def legal_for(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
+        """`text` is the whole document up to the position's identifier start (the buffer
+        before the cursor plus what was generated); `line` is its last line number."""
+        # A receiver's type does not depend on where on the line its member starts.
+        column = None if position.kind == "member" else position.column
+        key = (position.kind, position.receiver, position.module, position.callee, line, column)
+        if key in self._cache:
+            return self._cache[key]
+        try:
+            legal = self._compute(position, text, line)
+        except Exception:  # analysis failure: leave the position unconstrained
+            log.exception("legal set computation failed at %s:%d", self.path, line)
+            legal = None
+        self.sources[legal.source if legal else "unknown"] += 1
+        self._cache[key] = legal
+        return legal
+
+    def _compute(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
+        if self.type_blind:
+            return self._blind(position)
+        if position.kind == "member":
+            return self._member(position, text, line)
+        if position.kind in ("import_module", "from_module"):
+            return self._modules(position.module or "")
+        if position.kind == "from_name":
+            return self._from_names(position.module or "", text, line, position.column)
+        scope = names_in_scope(text, line, position.column)
+        visible = frozenset(name.name for name in scope) | KEYWORDS
+        if position.kind == "argument":
+            return self._argument(position.callee or "", text, line, visible)
+        return LegalSet(visible, "scope", allows_expression=True)
+
+    def _member(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
+        column = position.column
+        receiver = self.resolver.resolve(self.module, text, line, column)
+        if receiver is not None and receiver.known and receiver.complete:
+            extra = (MODULE_ATTRIBUTES if receiver.kind == "module" else OBJECT_ATTRIBUTES
+                     | (CLASS_ATTRIBUTES if receiver.kind == "class" else frozenset()))
+            names = frozenset(m.name for m in receiver.members) | extra
+            return LegalSet(names, "index", _deprecations(receiver.members))
+        deprecated = _deprecations(receiver.members) if receiver is not None else {}
+        return self._ask_oracle(text, line, column, deprecated)
+
+    def _ask_oracle(self, text: str, line: int, column: int,
+                    deprecated: dict[str, str | None]) -> LegalSet | None:
+        if self.oracle is None:
+            return None
+        members = self.oracle.member_names(self.path, text, line, column)
+        if members is None or not getattr(members, "complete", False):
+            return None
+        names = frozenset(getattr(members, "names", ()))
+        if not names:
+            return None
+        return LegalSet(names | OBJECT_ATTRIBUTES, "pyright", deprecated)
+
+    def _modules(self, package: str) -> LegalSet | None:
+        if not package:
+            names = set(self.lookup.top_level_modules()) | set(sys.stdlib_module_names)
+            names |= _installed_top_level()
+            return LegalSet(frozenset(names), "index")
+        if self.lookup.store.module_info(package) is None:
+            return None  # a third-party package: its layout is not indexed
+        return LegalSet(frozenset(sub.rsplit(".", 1)[-1]
+                                  for sub in self.lookup.submodules(package)), "index")
+
+    def _from_names(self, module: str, text: str, line: int, column: int) -> LegalSet | None:
+        absolute = self._absolute(module)
+        if self.lookup.store.module_info(absolute) is None:
+            return self._ask_oracle(text, line, column, {})
+        exports = self.lookup.module_exports(absolute, public_only=False, respect_all=False)
+        names = {s.name for s in exports}
+        names |= {sub.rsplit(".", 1)[-1] for sub in self.lookup.submodules(absolute)}
+        return LegalSet(frozenset(names), "index", _deprecations(exports))
+
+    def _argument(self, callee: str, text: str, line: int,
+                  visible: frozenset[str]) -> LegalSet:
+        target = self._callable(callee, text, line)
+        if target is None:
+            return LegalSet(visible, "scope", allows_expression=True)
+        params = target.params
+        if target.kind == SymbolKind.CLASS:
+            init = self.lookup.member(target.qualname, "__init__")
+            params = init.params if init is not None else []
+        if any(p.kind == ParamKind.VAR_KEYWORD for p in params):
+            keywords = None
+        else:
+            keywords = frozenset(p.name for p in params if p.kind not in (
+                ParamKind.POSITIONAL_ONLY, ParamKind.VAR_POSITIONAL) and p.name not in (
+                "self", "cls"))
+        return LegalSet(visible | (keywords or frozenset()), "index",
+                        keyword_params=keywords, allows_expression=True)
+
+    def _callable(self, callee: str, text: str, line: int) -> Symbol | None:
+        head, _, name = callee.rpartition(".")
+        if not head:
+            symbol = self.lookup.resolve_in_module(self.module, name)
+        else:
+            probe = f"{text} {head}."  # resolve `head` in the same scope as the call
+            last_line = probe.rsplit("\n", 1)[-1]
+            receiver = self.resolver.resolve(self.module, probe, line, len(last_line))
+            if receiver is None or not receiver.known:
+                return None
+            symbol = next((m for m in receiver.members if m.name == name), None)
+        if symbol is None or symbol.kind not in (SymbolKind.FUNCTION, SymbolKind.METHOD,
+                                                 SymbolKind.CLASS):
+            return None
+        return symbol
+
+    def _absolute(self, module: str) -> str:
+        if not module.startswith("."):
+            return module
+        dots = len(module) - len(module.lstrip("."))
+        parts = self.module.split(".")
+        is_package = self.path.name == "__init__.py"
+        base = parts if is_package else parts[:-1]
+        base = base[: len(base) - (dots - 1)] if dots > 1 else base
+        rest = module[dots:]
+        return ".".join([*base, rest] if rest else base)
+
+    def _blind(self, position: IdentifierPosition) -> LegalSet | None:
+        """The type-blind baseline: any identifier defined anywhere in the repository."""
+        if position.kind != "member":
+            return None
+        if self._repo_names is None:
+            rows = self.lookup.store.query("SELECT DISTINCT name FROM symbols")
+            self._repo_names = frozenset(row[0] for row in rows) | OBJECT_ATTRIBUTES
+        return LegalSet(self._repo_names, "blind")
+
+
+def _deprecations(symbols: list[Symbol]) -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for symbol in symbols:
+        if symbol.deprecation is not None:
+            replacement = symbol.deprecation.replacement
+            found[symbol.name] = replacement.rsplit(".", 1)[-1] if replacement else None
+    return found
+
+
+_INSTALLED: frozenset[str] | None = None
+
+
+def _installed_top_level() -> frozenset[str]:
+    """Top-level importable names on the server's sys.path, found by listing folders (no
+    imports executed)."""
+    global _INSTALLED
+    if _INSTALLED is None:
+        names: set[str] = set()
+        for entry in sys.path:
+            folder = Path(entry or ".")
+            try:
+                children = list(folder.iterdir()) if folder.is_dir() else []
+            except OSError:
+                continue
+            for child in children:
+                stem = child.name.split(".", 1)[0]
+                if stem.isidentifier() and (child.is_dir() or child.suffix in (".py", ".so")):
+                    names.add(stem)
+        _INSTALLED = frozenset(names)
+    return _INSTALLED

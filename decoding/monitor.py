@@ -1,0 +1,162 @@
+"""The monitor: static-analysis-constrained decoding.
+
+Installed as the runtime's logits hook for one generation. Before each token it looks at the
+current line (the buffer's cursor line plus the text generated so far); at an identifier
+position with a known legal set it masks every token that would spell anything else, drops
+deprecated names that have a legal replacement and boosts that replacement. Positions whose
+legal set is unknown stay unconstrained.
+"""
+
+from __future__ import annotations
+
+import codecs
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from decoding.legal_sets import LegalSet, LegalSetProvider
+from decoding.positions import IdentifierPosition, detect_position
+from decoding.receiver import receiver_expression
+from decoding.vocab_trie import LegalNames, TokenMask, VocabularyTrie, allowed_tokens
+
+REPLACEMENT_BOOST = 4.0
+_IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+@dataclass(slots=True)
+class MonitorStats:
+    constrained_steps: int = 0
+    free_steps: int = 0
+    dead_ends: int = 0
+    mask_seconds: float = 0.0
+    sources: Counter[str] = field(default_factory=Counter)
+
+
+class VocabularyIndex:
+    """Per-model token classes the monitor needs besides the trie (built once per model)."""
+
+    def __init__(self, pieces: list[bytes], special_ids: set[int]) -> None:
+        self.trie = VocabularyTrie.cached(pieces, special_ids)
+        digit_start, dot_ident, equals = [], [], []
+        for token_id, piece in enumerate(pieces):
+            if token_id in special_ids or not piece:
+                continue
+            first = piece[:1]
+            if first.isdigit():
+                digit_start.append(token_id)
+            if piece.startswith(b".") and len(piece) > 1 and chr(piece[1]) in _IDENT_CHARS:
+                dot_ident.append(token_id)
+            if piece.lstrip(b" ").startswith(b"=") and not piece.lstrip(b" ").startswith(b"=="):
+                equals.append(token_id)
+        self.digit_start = np.array(digit_start, dtype=np.int32)
+        self.dot_ident = np.array(dot_ident, dtype=np.int32)
+        self.keyword_equals = np.array(equals, dtype=np.int32)
+
+
+class Monitor:
+    def __init__(self, vocabulary: VocabularyIndex, provider: LegalSetProvider,
+                 piece: object, prefix: str) -> None:
+        self.vocabulary = vocabulary
+        self.provider = provider
+        self.piece = piece  # token id -> bytes
+        self.prefix = prefix
+        self.prefix_line = prefix.count("\n")
+        self.mask = TokenMask(vocabulary.trie.vocab_size)
+        self.stats = MonitorStats()
+        self.avoided: list[str] = []
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._generated = ""
+        self._seen_tokens = 0
+        self._names: dict[int, LegalNames] = {}
+
+    @property
+    def constrained_steps(self) -> int:
+        return self.stats.constrained_steps
+
+    def logits_hook(self, generated_ids: list[int], logits: np.ndarray) -> None:
+        started = time.perf_counter()
+        try:
+            self._step(generated_ids, logits)
+        finally:
+            self.stats.mask_seconds += time.perf_counter() - started
+
+    def _step(self, generated_ids: list[int], logits: np.ndarray) -> None:
+        while self._seen_tokens < len(generated_ids):
+            self._generated += self._decoder.decode(
+                self.piece(generated_ids[self._seen_tokens]))  # type: ignore[operator]
+            self._seen_tokens += 1
+        text = self.prefix + self._generated
+        line_start = text.rfind("\n") + 1
+        line = text[line_start:]
+        position = detect_position(line)
+        if position is None:
+            self.stats.free_steps += 1
+            self._guard_dotted_access(text, line, logits)
+            return
+        line_number = self.prefix_line + self._generated.count("\n")
+        head = text[: line_start + position.column]
+        legal = self.provider.legal_for(position, head, line_number)
+        if legal is None:
+            self.stats.free_steps += 1
+            return
+        self._constrain(position, legal, logits, keyword_context=line)
+
+    def _constrain(self, position: IdentifierPosition, legal: LegalSet, logits: np.ndarray,
+                   keyword_context: str) -> None:
+        names = self._legal_names(legal)
+        partial = position.partial
+        if partial and not names.has_prefix(partial) and not names.is_complete(partial):
+            self.stats.free_steps += 1  # the user's own text already left the legal set
+            return
+        allowed = allowed_tokens(self.vocabulary.trie, names, partial,
+                                 allow_leading_space=position.column > 0 and not partial,
+                                 allow_empty=legal.allows_expression and not partial)
+        if legal.allows_expression and not partial:
+            allowed = np.union1d(allowed, self.vocabulary.digit_start).astype(np.int32)
+        if (position.kind == "argument" and partial and legal.keyword_params is not None
+                and partial not in legal.keyword_params and names.is_complete(partial)):
+            allowed = np.setdiff1d(allowed, self.vocabulary.keyword_equals).astype(np.int32)
+        if allowed.size == 0:
+            self.stats.dead_ends += 1
+            return
+        self.mask.apply(logits, allowed)
+        self.stats.constrained_steps += 1
+        self._prefer_replacements(legal, partial, logits)
+
+    def _legal_names(self, legal: LegalSet) -> LegalNames:
+        key = id(legal)
+        names = self._names.get(key)
+        if names is None:
+            names = LegalNames(legal.without_deprecated())
+            self._names[key] = names
+            for deprecated, replacement in legal.preferred().items():
+                self.avoided.append(f"{deprecated} -> {replacement}")
+        return names
+
+    def _prefer_replacements(self, legal: LegalSet, partial: str, logits: np.ndarray) -> None:
+        replacements = set(legal.preferred().values())
+        targets = [r for r in replacements if r.startswith(partial) and r != partial]
+        if not targets:
+            return
+        names = LegalNames(targets)
+        boosted = allowed_tokens(self.vocabulary.trie, names, partial,
+                                 allow_leading_space=False)
+        if boosted.size:
+            self.mask.boost(logits, boosted, REPLACEMENT_BOOST)
+
+    def _guard_dotted_access(self, text: str, line: str, logits: np.ndarray) -> None:
+        """Tokens like `.append` write the dot and a member in one step, skipping the member
+        position; where the receiver's members are known, make the dot come alone."""
+        if not line or not (line[-1] in _IDENT_CHARS or line[-1] in ")]"):
+            return
+        if receiver_expression(line + ".") is None:
+            return
+        probe = detect_position(line + ".")
+        if probe is None or probe.kind != "member":
+            return
+        line_number = self.prefix_line + self._generated.count("\n")
+        legal = self.provider.legal_for(probe, text + ".", line_number)
+        if legal is not None and self.vocabulary.dot_ident.size:
+            logits[self.vocabulary.dot_ident] = -np.inf

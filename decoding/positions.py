@@ -1,0 +1,164 @@
+"""Identifier positions: where, in the text written so far, an identifier is being spelled
+whose legal values static analysis can supply.
+
+Detected on the current line only (plus whether the line starts inside a string), which is
+cheap enough to redo after every generated token.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass
+
+from decoding.receiver import receiver_expression
+
+_PARTIAL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+_IMPORT = re.compile(r"^\s*import\s+(?P<modules>[\w.,\s]*?)$")
+_FROM = re.compile(r"^\s*from\s+(?P<module>[\w.]*)$")
+_FROM_IMPORT = re.compile(r"^\s*from\s+(?P<module>[\w.]+)\s+import\s+\(?(?P<names>[\w\s,]*)$")
+# A bare name right after these is read, not bound: only there are bare names constrained.
+_LOAD_KEYWORDS = ("return", "if", "elif", "while", "not", "and", "or", "await", "in", "is",
+                  "assert", "yield", "else", "del", "raise")
+_LOAD_OPERATORS = ("==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "@", "|", "&",
+                   "^", "~", "=")
+KEYWORDS: frozenset[str] = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierPosition:
+    kind: str  # member | import_module | from_module | from_name | argument | name
+    partial: str  # identifier characters already written at this position
+    receiver: str | None = None  # member: the expression before the dot
+    module: str | None = None  # import_module / from_module: dotted package so far
+    callee: str | None = None  # argument: the called expression
+    column: int = 0  # where the identifier starts on the line (UTF-16 agnostic: str index)
+
+
+def detect_position(line: str) -> IdentifierPosition | None:
+    """The identifier position at the end of `line` (the cursor line up to the cursor)."""
+    if _in_string_or_comment(line):
+        return None
+    partial_match = _PARTIAL.search(line)
+    partial = partial_match.group(0) if partial_match else ""
+    before = line[: len(line) - len(partial)]
+    if before and (before[-1].isdigit() or before[-1] in "'\""):
+        return None
+    column = len(before)
+    if re.match(r"^\s*(import|from)\s", line):
+        return _import_position(line, partial, column)
+    receiver = receiver_expression(line)
+    if receiver is not None:
+        return IdentifierPosition("member", partial, receiver=receiver, column=column)
+    if before.rstrip().endswith(".") or before.endswith("@"):
+        return None
+    call = _open_call(before)
+    if call is not None:
+        callee, paren = call
+        last_arg = before[paren + 1:].rsplit(",", 1)[-1]
+        if not last_arg.strip():
+            return IdentifierPosition("argument", partial, callee=callee, column=column)
+        return None
+    if _is_load_context(before):
+        return IdentifierPosition("name", partial, column=column)
+    return None
+
+
+def _import_position(line: str, partial: str, column: int) -> IdentifierPosition | None:
+    from_import = _FROM_IMPORT.match(line)
+    if from_import is not None:
+        names = from_import.group("names")
+        if names.rstrip().endswith(("as", " as")) or re.search(r"\bas\s+\w*$", names):
+            return None
+        return IdentifierPosition("from_name", partial, module=from_import.group("module"),
+                                  column=column)
+    for pattern, kind in ((_FROM, "from_module"), (_IMPORT, "import_module")):
+        match = pattern.match(line)
+        if match is None:
+            continue
+        dotted = (match.group("module") if kind == "from_module"
+                  else match.group("modules").rsplit(",", 1)[-1].strip())
+        if kind == "import_module" and " as" in match.group("modules").rsplit(",", 1)[-1]:
+            return None
+        package = dotted[: len(dotted) - len(partial)].rstrip(".")
+        if dotted.startswith(".") or (partial and not dotted.endswith(partial)):
+            return None
+        return IdentifierPosition(kind, partial, module=package, column=column)
+    return None
+
+
+def _open_call(before: str) -> tuple[str, int] | None:
+    """The callee of the innermost call whose parenthesis is still open on this line, and
+    the parenthesis' index."""
+    depth = 0
+    for index in range(len(before) - 1, -1, -1):
+        char = before[index]
+        if char in ")]}":
+            depth += 1
+        elif char in "[{":
+            if depth == 0:
+                return None
+            depth -= 1
+        elif char == "(":
+            if depth > 0:
+                depth -= 1
+                continue
+            head = before[:index]
+            callee = re.search(r"([A-Za-z_][\w.]*)\s*$", head)
+            if callee is None:
+                return None
+            name = callee.group(1)
+            if name.split(".")[-1] in KEYWORDS or re.search(r"\b(def|class)\s+\w*$", head):
+                return None
+            return name, index
+    return None
+
+
+def _is_load_context(before: str) -> bool:
+    stripped = before.rstrip()
+    if not stripped or not before.endswith((" ", "\t", "=", "(")):
+        return False
+    if re.match(r"^\s*(def|class|for|with|except|global|nonlocal|lambda|import|from)\b",
+                stripped):
+        # Binding constructs: only the part after `in` of a for-loop is a read.
+        return bool(re.match(r"^\s*for\b.*\bin$", stripped))
+    if _open_brackets(stripped) or "lambda" in stripped:
+        return False  # comprehensions and lambdas bind names after they are used
+    last_word = re.search(r"(\w+)$", stripped)
+    if last_word is not None and last_word.group(1) in _LOAD_KEYWORDS:
+        return True
+    return stripped.endswith(_LOAD_OPERATORS) and not stripped.endswith(("->", ":="))
+
+
+def _open_brackets(text: str) -> bool:
+    depth = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+    return depth > 0
+
+
+def _in_string_or_comment(line: str) -> bool:
+    quote: str | None = None
+    index = 0
+    while index < len(line):
+        char = line[index]
+        if quote is None:
+            if char == "#":
+                return True
+            if char in "'\"":
+                triple = line[index:index + 3]
+                quote = triple if triple in ('"""', "'''") else char
+                index += len(quote)
+                continue
+        elif char == "\\":
+            index += 2
+            continue
+        elif line.startswith(quote, index):
+            index += len(quote)
+            quote = None
+            continue
+        index += 1
+    return quote is not None

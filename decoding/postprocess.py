@@ -1,0 +1,408 @@
+"""From a code model's raw output to the ghost text an editor shows.
+
+Text rules (every language): where the completion ends (end of the line, or of the statement
+while brackets it opened are open, inline; the first dedent below the block, multi-line), no
+closing bracket without an opener, no repeat of the text after the cursor. Python completions
+are then parsed with tree-sitter on a window around the cursor and cut back to their longest
+prefix that adds no syntax error. Offsets of the bracket scanner are relative to the cursor:
+negative in the prefix, from 0 in the completion.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from decoding import syntax
+
+PAIRS = {"(": ")", "[": "]", "{": "}"}
+SCAN_LINES = 200  # lines before the cursor scanned for the current statement and parse window
+MAX_PARSES = 12
+SHORT_LINE = 8  # a repeated suffix line shorter than this needs more evidence than itself
+_CODE = r"(?P<q>'''|\"\"\"|'|\")|(?P<o>[(\[{])|(?P<x>[)\]}])|(?P<n>\\?\n)"
+_TOKENS = {True: re.compile(r"(?P<c>#)|" + _CODE), False: re.compile(_CODE)}
+_STRING_END = {
+    '"""': re.compile(r'(?:\\.|[^\\])*?"""', re.DOTALL),
+    "'''": re.compile(r"(?:\\.|[^\\])*?'''", re.DOTALL),
+    '"': re.compile(r'(?:\\.|[^\\\n"])*(?:"|(?=\n))', re.DOTALL),
+    "'": re.compile(r"(?:\\.|[^\\\n'])*(?:'|(?=\n))", re.DOTALL),
+}
+_COMPOUND = re.compile(
+    r"(?:async\s+)?(?:def|class|if|elif|else|for|while|try|except|finally|with|match|case)\b")
+_DEFINITION = re.compile(r"(?:async\s+def|def|class)\b|@")
+_WORD_OR_CHAR = re.compile(r"\w+|\S")
+
+Entry = tuple[str, int]  # an open bracket and its offset
+Event = tuple[str, int, Entry | None]
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionContext:
+    prefix: str  # document text before the cursor
+    suffix: str  # document text after the cursor
+    language: str = "python"
+
+
+class _Scanner:
+    """Tracks brackets, strings and comments across text fed to it."""
+
+    __slots__ = ("comments", "in_comment", "stack", "string", "string_at")
+
+    def __init__(self, comments: bool) -> None:
+        self.comments = comments
+        self.stack: list[Entry] = []
+        self.string: str | None = None
+        self.string_at = 0
+        self.in_comment = False
+
+    def copy(self) -> _Scanner:
+        twin = _Scanner(self.comments)
+        twin.stack, twin.string = list(self.stack), self.string
+        twin.string_at, twin.in_comment = self.string_at, self.in_comment
+        return twin
+
+    def events(self, text: str, base: int = 0) -> Iterator[Event]:
+        """("newline", at, None) for line ends outside strings, ("close", at, opener) and
+        ("stray", at, None) for closing brackets; `at` is `base` + the index in `text`."""
+        pos, tokens = 0, _TOKENS[self.comments]
+        while pos < len(text):
+            if self.string is not None:
+                end = _STRING_END[self.string].match(text, pos)
+                if end is None:
+                    return
+                self.string, pos = None, end.end()
+            elif self.in_comment:
+                pos = text.find("\n", pos)
+                if pos < 0:
+                    return
+                self.in_comment = False
+            else:
+                match = tokens.search(text, pos)
+                if match is None:
+                    return
+                pos, kind, at = match.end(), match.lastgroup, base + match.start()
+                if kind == "q":
+                    self.string, self.string_at = match.group(), at
+                elif kind == "c":
+                    self.in_comment = True
+                elif kind == "o":
+                    self.stack.append((match.group(), at))
+                elif kind == "x":
+                    if self.stack and PAIRS[self.stack[-1][0]] == match.group():
+                        yield "close", at, self.stack.pop()
+                    else:
+                        yield "stray", at, None
+                elif match.group() == "\n":
+                    yield "newline", at, None
+
+
+@dataclass(frozen=True, slots=True)
+class _Info:
+    """What the text around the cursor says, computed once per context."""
+
+    scanner: _Scanner  # state at the cursor: copy before feeding it
+    python: bool
+    line_before: str
+    line_after: str
+    reserved: frozenset[int]  # openers that the rest of the cursor's line closes
+    opener: bool  # the cursor ends a block opener such as `def f():`
+    multiline: bool
+    min_indent: int | None  # None: cursor at column 0 of a blank line, see _block_end
+    fallback_indent: int
+    next_lines: tuple[str, ...]  # the next non-blank lines after the cursor's line, stripped
+    window_before: str  # parse window: from the enclosing top-level statement to the cursor
+
+
+def is_multiline_context(ctx: CompletionContext) -> bool:
+    """Whether the cursor is on a blank line or right after a block opener like `if x:`."""
+    return _analyze(ctx).multiline
+
+
+def should_stop(ctx: CompletionContext, generated_so_far: str, multiline: bool) -> bool:
+    """True once `generated_so_far` certainly runs past what postprocess would keep."""
+    return _cut(_analyze(ctx), generated_so_far, multiline, final=False) < len(generated_so_far)
+
+
+def postprocess(ctx: CompletionContext, raw: str, multiline: bool | None = None) -> str:
+    """The ghost text for `raw`, possibly empty; never only whitespace."""
+    info = _analyze(ctx)
+    if multiline is None:
+        multiline = info.multiline
+    text = raw[: _cut(info, raw, multiline, final=True)].rstrip()
+    text = _balance(info, _trim_overlap(text, info.line_after)).rstrip()
+    if info.python and text.strip():
+        text = _longest_valid(ctx, info, text)
+    return text if text.strip() else ""
+
+
+# --- context analysis -----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def _analyze(ctx: CompletionContext) -> _Info:
+    python = ctx.language.lower() in ("python", "py")
+    tail = _tail(ctx.prefix, SCAN_LINES)
+    scanner = _Scanner(comments=python)
+    statement = window = 0  # offsets in `tail`
+    for kind, at, _ in scanner.events(tail, -len(tail)):
+        if kind == "newline" and not scanner.stack:
+            statement = at + len(tail) + 1
+            if syntax.TOP_LEVEL.match(tail, statement):
+                window = statement
+    line_before = tail[tail.rfind("\n") + 1 :]
+    line_end = ctx.suffix.find("\n")
+    line_after = ctx.suffix if line_end < 0 else ctx.suffix[:line_end]
+    first_line = _line_at(tail, statement)
+    opener = (not scanner.stack and scanner.string is None and not scanner.in_comment
+              and line_before.rstrip().endswith(":")
+              and _COMPOUND.match(first_line.lstrip()) is not None)
+    blank = not line_before.strip()
+    previous = next((line for line in reversed(tail[: len(tail) - len(line_before)].split("\n"))
+                     if line.strip()), "")
+    if opener:
+        min_indent: int | None = _indent(first_line) + 1
+    elif blank:
+        min_indent = _indent(line_before) if line_before else None
+    else:
+        min_indent = _indent(first_line)
+    return _Info(
+        scanner=scanner, python=python, line_before=line_before, line_after=line_after,
+        reserved=_reserved(scanner, line_after), opener=opener,
+        multiline=not line_after.strip() and (blank or opener), min_indent=min_indent,
+        fallback_indent=_indent(previous) + int(previous.rstrip().endswith(":")),
+        next_lines=_next_lines(ctx.suffix), window_before=tail[window:])
+
+
+def _reserved(scanner: _Scanner, line_after: str) -> frozenset[int]:
+    probe = scanner.copy()
+    return frozenset(opener[1] for kind, _, opener in probe.events(line_after, 1 << 40)
+                     if kind == "close" and opener is not None and opener[1] < 0)
+
+
+def _tail(text: str, lines: int) -> str:
+    pos = len(text)
+    for _ in range(lines):
+        pos = text.rfind("\n", 0, pos)
+        if pos < 0:
+            return text
+    return text[pos + 1 :]
+
+
+def _next_lines(suffix: str, count: int = 2, scan: int = 20) -> tuple[str, ...]:
+    pos, found = suffix.find("\n"), []
+    while pos >= 0 and scan and len(found) < count:
+        end = suffix.find("\n", pos + 1)
+        line = suffix[pos + 1 : end if end >= 0 else len(suffix)].strip()
+        if line:
+            found.append(line)
+        pos, scan = end, scan - 1
+    return tuple(found)
+
+
+def _line_at(text: str, start: int) -> str:
+    end = text.find("\n", start)
+    return text[start : end if end >= 0 else len(text)]
+
+
+def _indent(line: str) -> int:
+    expanded = line.expandtabs(8)
+    return len(expanded) - len(expanded.lstrip(" "))
+
+
+# --- where the completion ends ---------------------------------------------------------------
+
+
+def _cut(info: _Info, text: str, multiline: bool, final: bool) -> int:
+    end = _block_end(info, text) if multiline else _line_end(info, text)
+    return _repeat_cut(info, text[:end], last_line_complete=final or end < len(text))
+
+
+def _line_end(info: _Info, text: str) -> int:
+    """End of the line, or of the statement while brackets opened on this line are open."""
+    if info.scanner.string is not None or info.scanner.in_comment:
+        end = text.find("\n")
+        return len(text) if end < 0 else end
+    scanner = info.scanner.copy()
+    line_start = -len(info.line_before)
+    for kind, at, _ in scanner.events(text):
+        if kind == "newline" and not any(
+                offset >= line_start and offset not in info.reserved
+                for _, offset in scanner.stack):
+            return at
+    return len(text)
+
+
+def _block_end(info: _Info, text: str) -> int:
+    """Where a line dedents below the block, or (when the completion is a definition) where
+    the next statement after the definition's body starts."""
+    lines = list(_logical_lines(info, text))
+    head = _line_at(text, 0)
+    if not info.opener and not info.line_before.strip() and head.strip():
+        lines.insert(0, (-1, info.line_before + head))
+    code = [(at, line) for at, line in lines if line.strip()]
+    if not code:
+        return len(text)
+    first_indent = _indent(code[0][1])
+    block = info.min_indent
+    if block is None:
+        block = min(info.fallback_indent, first_indent)
+    definition = _DEFINITION.match(code[0][1].lstrip()) is not None
+    body_seen = False
+    for at, line in code[1:]:
+        indent = _indent(line)
+        if indent < block or (definition and body_seen and indent <= first_indent):
+            return at
+        body_seen = body_seen or indent > first_indent
+    return len(text)
+
+
+def _logical_lines(info: _Info, text: str) -> Iterator[tuple[int, str]]:
+    """(offset of the newline before it, line) for each line of `text` after the first that
+    starts a logical line: not inside a string, nor a bracket the completion opened."""
+    scanner = info.scanner.copy()
+    for kind, at, _ in scanner.events(text):
+        if kind == "newline" and all(offset < 0 for _, offset in scanner.stack):
+            yield at, _line_at(text, at + 1)
+
+
+def _repeat_cut(info: _Info, text: str, last_line_complete: bool) -> int:
+    """Where the completion starts repeating the lines after the cursor's line."""
+    if not info.next_lines:
+        return len(text)
+    lines = text.split("\n")
+    complete = len(lines) if last_line_complete else len(lines) - 1
+    while complete and not lines[complete - 1].strip():
+        complete -= 1
+    start, offset = (0 if not info.line_before.strip() and not info.opener else 1), 0
+    for index, line in enumerate(lines[:complete]):
+        if index >= start and line.strip() == info.next_lines[0] and (
+                len(info.next_lines[0]) >= SHORT_LINE
+                or (last_line_complete and index == complete - 1)
+                or (len(info.next_lines) > 1 and index + 1 < complete
+                    and lines[index + 1].strip() == info.next_lines[1])):
+            return max(offset - 1, 0)
+        offset += len(line) + 1
+    return len(text)
+
+
+# --- brackets and overlap with the suffix -----------------------------------------------------
+
+
+def _trim_overlap(text: str, line_after: str) -> str:
+    """Drop the end of `text` that the rest of the cursor's line already starts with."""
+    for size in range(min(len(text), len(line_after)), 0, -1):
+        overlap = line_after[:size]
+        if (overlap.strip() and text.endswith(overlap)
+                and not (size < len(line_after) and _is_word(line_after[size - 1])
+                         and _is_word(line_after[size]))):
+            return text[:-size]
+    return text
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _balance(info: _Info, text: str) -> str:
+    """Drop closing brackets with no opener, and those the suffix's line already has."""
+    scanner, dropped = info.scanner.copy(), set()
+    for kind, at, opener in scanner.events(text):
+        if kind == "stray":
+            dropped.add(at)
+        elif kind == "close" and opener is not None and opener[1] in info.reserved:
+            dropped.add(at)
+            scanner.stack.append(opener)
+    return "".join(char for index, char in enumerate(text) if index not in dropped)
+
+
+# --- syntax check ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def _baseline(ctx: CompletionContext) -> tuple[str, list[syntax.Span], bool]:
+    """The suffix's parse window, the errors of the window without completion, and whether
+    the cursor sits inside an error already (then only errors starting in the completion and
+    the error count are judged)."""
+    info = _analyze(ctx)
+    after = syntax.suffix_window(ctx.suffix)
+    spans = syntax.error_spans((info.window_before + _closers(info, "", after) + after).encode())
+    cursor = len(info.window_before.encode())
+    return after, spans, any(start < cursor < end for start, end in spans)
+
+
+def _closers(info: _Info, text: str, after: str) -> str:
+    """Closing brackets for what the prefix opened and neither `text` nor the suffix's window
+    closes: writing at the end of a file inside a call must not count as a syntax error."""
+    scanner = info.scanner.copy()
+    for _ in scanner.events(text + after):
+        pass
+    return "".join(PAIRS[char] for char, offset in reversed(scanner.stack) if offset < 0)
+
+
+def _longest_valid(ctx: CompletionContext, info: _Info, text: str) -> str:
+    """`text` cut back to its longest prefix that adds no syntax error: whole lines first,
+    token boundaries inside the first line that has code."""
+    budget = MAX_PARSES
+    while text.strip() and budget > 0:
+        budget -= 1
+        problem = _problem(ctx, info, text)
+        if problem is None:
+            return text
+        line_start = text.rfind("\n", 0, problem)
+        if line_start > 0 and text[:line_start].strip():
+            text = text[:line_start].rstrip()
+            continue
+        return _token_cut(ctx, info, text, line_start + 1, problem, budget)
+    return ""
+
+
+def _token_cut(ctx: CompletionContext, info: _Info, text: str, line_start: int, problem: int,
+               budget: int) -> str:
+    line_end = line_start + len(_line_at(text, line_start))
+    ends = [match.end() for match in _WORD_OR_CHAR.finditer(text, line_start, line_end)][:-1]
+    # An error node often starts with its statement, before the token that broke it.
+    before = [end for end in ends if end <= problem]
+    for end in reversed(before or ends):
+        candidate = text[:end].rstrip()
+        if not candidate.strip() or _unfinished(info, candidate) is not None:
+            continue
+        if budget <= 0:
+            break
+        budget -= 1
+        if _problem(ctx, info, candidate) is None:
+            return candidate
+    return ""
+
+
+def _problem(ctx: CompletionContext, info: _Info, text: str) -> int | None:
+    """None when `text` adds no syntax error, else the offset in `text` where trouble starts."""
+    unfinished = _unfinished(info, text)
+    if unfinished is not None:
+        return unfinished
+    after, baseline, relaxed = _baseline(ctx)
+    start = len(info.window_before.encode())
+    encoded = text.encode()
+    end = start + len(encoded)
+    closers = _closers(info, text, after)
+    spans = syntax.error_spans((info.window_before + text + closers + after).encode())
+    if relaxed:
+        bad = [first for first, _ in spans if start <= first < end]
+    else:
+        bad = [first for first, last in spans
+               if (first < end and last > start) or (first == last and start <= first <= end)]
+    if bad:
+        return len(encoded[: max(min(bad) - start, 0)].decode("utf-8", "ignore"))
+    return len(text) if len(spans) > len(baseline) else None
+
+
+def _unfinished(info: _Info, text: str) -> int | None:
+    """Offset of the first bracket or string that `text` opens and leaves open."""
+    scanner = info.scanner.copy()
+    for _ in scanner.events(text):
+        pass
+    opened = [offset for _, offset in scanner.stack if offset >= 0]
+    if scanner.string is not None and scanner.string_at >= 0:
+        opened.append(scanner.string_at)
+    return min(opened) if opened else None

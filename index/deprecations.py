@@ -1,0 +1,581 @@
+"""Static deprecation facts from Python source: decorators, warnings and docstrings.
+
+Pure tree-sitter analysis; the analysed code is never imported or run. Message text is
+recovered from string literals (f-strings keep `{expr}` placeholders, `%`/`.format` templates
+keep theirs), then the replacement API and the deprecation version are read out of it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+
+from tree_sitter import Node
+
+from index.models import Deprecation
+from index.parsing import docstring_of, named_children, text
+
+
+def _words(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_DECORATOR_NAMES = frozenset({"deprecated", "deprecate"})
+_MESSAGE_KEYWORDS = ("message", "msg", "reason", "details", "addendum")
+_VERSION_KEYWORDS = ("version", "deprecated_in", "since")
+_REPLACEMENT_KEYWORDS = ("alternative", "replacement", "instead", "use_instead", "new_name")
+_DEFINITIONS = ("function_definition", "class_definition", "decorated_definition")
+_NESTED_SCOPES = (*_DEFINITIONS, "lambda")
+_CONDITIONAL = frozenset({"if_statement", "elif_clause", "else_clause", "for_statement",
+                          "while_statement", "match_statement", "except_clause",
+                          "conditional_expression", "boolean_operator"})
+_CONTAINERS = frozenset({"if_statement", "elif_clause", "else_clause", "try_statement",
+                         "except_clause", "finally_clause", "with_statement", "block"})
+_PARAMETER_WORDS = re.compile(r"\b(?:argument|parameter|keyword|kwarg|arg)s?\b", re.I)
+
+# -- message text: replacement and version --------------------------------------------------
+
+_VERSION = r"v?(\d+(?:\.\d+)*(?:\.?(?:a|b|rc|dev|post)\d*)?)"
+_VERSION_PATTERNS = (
+    re.compile(r"\bdeprecated\s+(?:since|in|as\s+of|starting(?:\s+(?:with|in|from))?)\s+"
+               r"(?:[A-Za-z][\w-]*\s+)?" + _VERSION, re.I),
+    re.compile(r"\b(?i:since)\s+(?:(?i:version|release)\s+|[A-Z][\w-]*\s+)?" + _VERSION),
+    re.compile(r"\b(?:since|as\s+of|in|from)\s+(?:version|release)\s+" + _VERSION, re.I),
+    re.compile(r"\bas\s+of\s+" + _VERSION, re.I),
+    re.compile(r"\bdeprecated\s+(?:[A-Za-z][\w-]*\s+)?" + _VERSION, re.I),
+)
+_REMOVAL = re.compile(r"\b(?:remov|drop|delet|until|before)\w*\W+(?:\w+\W+)?$", re.I)
+
+_TRIGGERS = (r"use", r"in\s+favou?r\s+of", r"replaced\s+(?:by|with)", r"renamed\s+(?:to|as)",
+             r"migrate\s+to", r"call", r"switch\s+to", r"prefer", r"superseded\s+by",
+             r"moved\s+to", r"alias\s+(?:for|of)")
+_REPLACEMENT = re.compile(
+    r"\b(?:please\s+)?(?:" + "|".join(_TRIGGERS) + r")\s+(?:(?:the|a|an|new|newer)\s+)*"
+    r"(?P<role>:[\w:]+:)?(?P<quote>[`'\"*]*)~?"
+    r"(?P<name>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?P<call>\(\S*?\))?", re.I)
+_STOPWORDS = _words("""a an the of it its this that these those them they instead only other
+    another something anything else same different which what your any some all is be case
+    to in on at by for with from as or and not no""")
+_GENERIC = _words("""api apis function functions method methods class classes module modules
+    attribute attributes property argument arguments parameter parameters option options version
+    interface approach way one ones alternative alternatives equivalent appropriate corresponding
+    latest current proper new builtin standard library package object objects value values
+    feature features here""")
+_FOLLOWERS = _words("instead function method class attribute property module or rather directly")
+
+
+def parse_replacement(message: str) -> str | None:
+    """The replacement API a deprecation message names ("use X instead", "in favour of X",
+    "replaced by :func:`X`", ...), dotted names kept, or None when none is named."""
+    for match in _REPLACEMENT.finditer(message):
+        name = match.group("name")
+        if _plausible_name(name, match, message):
+            return name
+    return None
+
+
+def _plausible_name(name: str, match: re.Match[str], message: str) -> bool:
+    lowered, rest = name.lower(), message[match.end():]
+    if rest.startswith("://"):
+        return False
+    if match.group("role") or match.group("quote") or match.group("call"):
+        return True
+    if lowered in _STOPWORDS:
+        return False
+    if "." in name or "_" in name or any(c.isdigit() for c in name):
+        return True
+    if name[1:] != name[1:].lower() and name[1:] != name[1:].upper():  # CamelCase
+        return True
+    if lowered in _GENERIC or re.match(r"-\w", rest):
+        return False
+    following = re.match(r"\s*([A-Za-z]+)", rest)
+    return following is None or following.group(1).lower() in _FOLLOWERS
+
+
+def parse_version(message: str) -> str | None:
+    """The version a message says the deprecation happened in ("since 2.0", "deprecated in
+    3.1", "in version 1.3"); removal versions ("removed in 4.0") are not it."""
+    for pattern in _VERSION_PATTERNS:
+        for match in pattern.finditer(message):
+            if not _REMOVAL.search(message[max(0, match.start() - 30):match.start()]):
+                return match.group(1)
+    return None
+
+
+def _fact(message: str, source: str, version: str | None = None,
+          replacement: str | None = None) -> Deprecation:
+    message = " ".join(message.split())
+    version = (version or parse_version(message) or "").rstrip(".,;:") or None
+    replacement = replacement or parse_replacement(message)
+    if not message:
+        message = f"deprecated since {version}" if version else "deprecated"
+        if replacement:
+            message += f"; use {replacement} instead"
+    return Deprecation(message, version, replacement, source)
+
+
+def _merge(facts: list[Deprecation]) -> Deprecation | None:
+    """The first fact (decorator, then warning, then docstring), gaps filled by the others."""
+    if not facts:
+        return None
+    first = facts[0]
+    version = first.version or next((f.version for f in facts if f.version), None)
+    replacement = first.replacement or next((f.replacement for f in facts if f.replacement),
+                                            None)
+    return replace(first, version=version, replacement=replacement)
+
+
+# -- rendering message expressions ---------------------------------------------------------
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "", "\\": "\\", "'": "'", '"': '"', "\n": "", "0": ""}
+
+
+def _unescape(raw: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        body = match.group(1)
+        if body[0] in "xuU" and len(body) > 1:
+            try:
+                return chr(int(body[1:], 16))
+            except ValueError:
+                return match.group(0)
+        return _ESCAPES.get(body, match.group(0))
+    return re.sub(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.|\n)", one, raw)
+
+
+def render_message(node: Node, names: dict[str, str] | None = None) -> str:
+    """Best-effort literal text of a message expression; `names` substitutes identifiers."""
+    names = names or {}
+    kind = node.type
+    if kind == "string":
+        return _render_string(node, names)
+    if kind == "concatenated_string":
+        return "".join(render_message(child, names) for child in named_children(node))
+    if kind == "parenthesized_expression" and node.named_child_count == 1:
+        return render_message(node.named_children[0], names)
+    if kind == "binary_operator":
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        operator = node.child_by_field_name("operator")
+        if left is not None and right is not None and operator is not None:
+            if operator.type == "+":
+                return render_message(left, names) + render_message(right, names)
+            return render_message(left, names)
+    if kind == "call":
+        return _render_call(node, names)
+    if kind == "identifier" and text(node) in names:
+        return names[text(node)]
+    return "{" + text(node) + "}"
+
+
+def _render_call(node: Node, names: dict[str, str]) -> str:
+    function = node.child_by_field_name("function")
+    arguments = _positional(node)
+    if function is not None and function.type == "attribute":
+        receiver = function.child_by_field_name("object")
+        if receiver is not None and text(function.child_by_field_name("attribute")) == "format":
+            return render_message(receiver, names)
+    if text(function) in ("_", "gettext", "gettext_lazy", "ngettext") and arguments:
+        return render_message(arguments[0], names)
+    return "{" + text(node) + "}"
+
+
+def _render_string(node: Node, names: dict[str, str]) -> str:
+    start = next((c for c in node.children if c.type == "string_start"), None)
+    prefix = text(start).lower()
+    raw, is_f = "r" in prefix, "f" in prefix
+    pieces: list[str] = []
+    for child in node.children:
+        if child.type == "string_content":
+            content = text(child)
+            content = content if raw else _unescape(content)
+            pieces.append(content.replace("{{", "{").replace("}}", "}") if is_f else content)
+        elif child.type == "interpolation":
+            value = text(child.child_by_field_name("expression"))
+            pieces.append(names.get(value, text(child)))
+    return "".join(pieces)
+
+
+# -- call arguments --------------------------------------------------------------------------
+
+def _positional(call: Node) -> list[Node]:
+    arguments = call.child_by_field_name("arguments")
+    if arguments is None:
+        return []
+    return [a for a in named_children(arguments) if a.type not in
+            ("keyword_argument", "comment", "list_splat", "dictionary_splat")]
+
+
+def _keywords(call: Node) -> dict[str, Node]:
+    arguments = call.child_by_field_name("arguments")
+    found: dict[str, Node] = {}
+    for argument in named_children(arguments) if arguments is not None else ():
+        name, value = argument.child_by_field_name("name"), argument.child_by_field_name("value")
+        if argument.type == "keyword_argument" and name is not None and value is not None:
+            found[text(name)] = value
+    return found
+
+
+def _last_segment(node: Node | None) -> str:
+    return text(node).rsplit(".", 1)[-1].strip()
+
+
+def _is_deprecation_category(node: Node | None) -> bool:
+    name = _last_segment(node.child_by_field_name("function") if node is not None
+                         and node.type == "call" else node)
+    return (name == "FutureWarning" or (name.endswith("Warning") and "Deprecat" in name)
+            or (name.startswith("Removed") and name.endswith("Warning")))
+
+
+# -- decorators --------------------------------------------------------------------------------
+
+def _decorator_fact(decorator: Node, names: dict[str, str]) -> Deprecation | None:
+    expression = next(named_children(decorator), None)
+    if expression is None:
+        return None
+    call = expression if expression.type == "call" else None
+    target = expression.child_by_field_name("function") if call is not None else expression
+    if _last_segment(target) not in _DECORATOR_NAMES:
+        return None
+    if call is None:
+        return _fact("", "decorator")
+    positional, keywords = _positional(call), _keywords(call)
+    version_node = next((keywords[k] for k in _VERSION_KEYWORDS if k in keywords), None)
+    message_node = next((keywords[k] for k in _MESSAGE_KEYWORDS if k in keywords), None)
+    strings = [p for p in positional if p.type in ("string", "concatenated_string")]
+    if strings and version_node is None and re.fullmatch(r"v?\d+(\.\w+)*",
+                                                         render_message(strings[0])):
+        version_node, strings = strings[0], strings[1:]  # matplotlib style: ("3.6", ...)
+    message = render_message(message_node or strings[0], names) if (
+        message_node is not None or strings) else ""
+    replacement_node = next((keywords[k] for k in _REPLACEMENT_KEYWORDS if k in keywords), None)
+    version = render_message(version_node, names) if version_node is not None else None
+    replacement = render_message(replacement_node, names) if replacement_node else None
+    if replacement is not None and not re.fullmatch(r"[\w.]+", replacement):
+        replacement = parse_replacement(replacement)
+    if version is not None and not re.search(r"\d", version):
+        version = None
+    return _fact(message, "decorator", version, replacement)
+
+
+# -- warnings.warn calls -----------------------------------------------------------------------
+
+def _walk_calls(body: Node) -> Iterator[tuple[Node, bool]]:
+    """Calls under `body` outside nested scopes, with whether they sit under a condition."""
+    stack: list[tuple[Node, bool]] = [(body, False)]
+    while stack:
+        node, conditional = stack.pop()
+        if node.type == "call":
+            yield node, conditional
+        inner = conditional or node.type in _CONDITIONAL
+        stack.extend((child, inner) for child in reversed(node.children)
+                     if child.type not in _NESTED_SCOPES)
+
+
+def _warning_message(call: Node, names: dict[str, str]) -> str | None:
+    """The message of a deprecation `warn(...)` call, None if it is not one or has no text."""
+    if _last_segment(call.child_by_field_name("function")) != "warn":
+        return None
+    positional, keywords = _positional(call), _keywords(call)
+    message = keywords.get("message") or (positional[0] if positional else None)
+    category = keywords.get("category") or (positional[1] if len(positional) > 1 else None)
+    if message is not None and message.type == "call" and _is_deprecation_category(message):
+        category, message = message, next(iter(_positional(message)), None)
+    if message is None or not _is_deprecation_category(category):
+        return None
+    rendered = render_message(message, names)
+    return rendered if re.sub(r"\{[^{}]*\}", "", rendered).strip() else None
+
+
+def _string_constants(body: Node) -> dict[str, str]:
+    """`NAME = "literal"` assignments directly in a body: messages are often built that way."""
+    constants: dict[str, str] = {}
+    for statement in named_children(body):
+        assignment = next(named_children(statement), None)
+        if statement.type != "expression_statement" or assignment is None \
+                or assignment.type != "assignment":
+            continue
+        left, right = assignment.child_by_field_name("left"), assignment.child_by_field_name(
+            "right")
+        if left is not None and right is not None and left.type == "identifier" and \
+                right.type in ("string", "concatenated_string", "binary_operator"):
+            constants[text(left)] = render_message(right, constants)
+    return constants
+
+
+def _warning_facts(body: Node, owner: str, names: dict[str, str] | None = None,
+                   strict: bool = False) -> list[Deprecation]:
+    """Deprecation warnings raised by a body. Unconditional ones deprecate the owner; a
+    conditional one only when its message names the owner and no parameter (`strict` drops
+    conditional ones entirely)."""
+    calls = [(call, conditional) for call, conditional in _walk_calls(body)
+             if _last_segment(call.child_by_field_name("function")) == "warn"]
+    if not calls:
+        return []
+    scope = {**_module_constants(body), **_string_constants(body), **(names or {})}
+    facts = []
+    for call, conditional in calls:
+        message = _warning_message(call, scope)
+        if message is None:
+            continue
+        if conditional and (strict or not mentions(message, owner) or "deprecat" not in
+                            message.lower() or _PARAMETER_WORDS.search(message)):
+            continue
+        facts.append(_fact(message, "warning"))
+    return facts
+
+
+def _module_constants(node: Node) -> dict[str, str]:
+    root = node
+    while root.parent is not None:
+        root = root.parent
+    return _string_constants(root) if root is not node else {}
+
+
+def mentions(message: str, name: str) -> bool:
+    return bool(name) and re.search(rf"(?<!\w){re.escape(name)}\b", message) is not None
+
+
+# -- docstrings ------------------------------------------------------------------------------
+
+_SPHINX = re.compile(r"^\.\.[ \t]+deprecated::[ \t]*(\S*)[ \t]*(.*)$", re.M)
+_GOOGLE = re.compile(r"^deprecated[ \t]*:[ \t]*(.*)$", re.M | re.I)
+_NUMPY = re.compile(r"^deprecated[ \t]*\n[ \t]*-{3,}[ \t]*$", re.M | re.I)
+_SUMMARY = re.compile(r"^\W{0,2}deprecated\b\W{0,2}(?=[.:,;!(\-]|\s+(?:since|in|as|alias|and|"
+                      r"for|-)\b|\s*$)|^(?:this|the)\s+(?:\w+\s+){0,2}(?:is|has\s+been)\s+"
+                      r"(?:now\s+)?deprecated\b", re.I)
+
+
+def docstring_deprecation(doc: str | None) -> Deprecation | None:
+    """A Sphinx `.. deprecated::` directive, a numpydoc/Google "Deprecated" section, or a
+    docstring that opens by saying it is deprecated."""
+    if not doc:
+        return None
+    doc = inspect.cleandoc(doc)  # top-level sections only: nested ones describe parameters
+    if match := _SPHINX.search(doc):
+        version = match.group(1) if re.search(r"\d", match.group(1)) else None
+        first = match.group(2) if version else f"{match.group(1)} {match.group(2)}"
+        return _fact(f"{first} {_indented_after(doc, match.end())}", "docstring", version)
+    if match := _NUMPY.search(doc):
+        return _fact(_paragraph(doc[match.end():]), "docstring")
+    if match := _GOOGLE.search(doc):
+        return _fact(f"{match.group(1)} {_indented_after(doc, match.end())}", "docstring")
+    if _SUMMARY.match(doc.strip()):
+        return _fact(_paragraph(doc), "docstring")
+    return None
+
+
+def _indented_after(doc: str, position: int) -> str:
+    """The indented lines after `position` (blank lines allowed)."""
+    lines: list[str] = []
+    for line in doc[position:].splitlines()[1:]:
+        if line.strip() and not line[0].isspace():
+            break
+        lines.append(line.strip())
+    return " ".join(line for line in lines if line)
+
+
+def _paragraph(doc: str) -> str:
+    return " ".join(doc.strip().split("\n\n", 1)[0].split())
+
+
+# -- definitions -----------------------------------------------------------------------------
+
+def deprecation_for_definition(node: Node, source: bytes,
+                               docstring: str | None) -> Deprecation | None:
+    """The deprecation fact of a function or class definition (or the `decorated_definition`
+    around it): decorators first, then deprecation warnings its body raises, then docstring."""
+    definition, decorated = node, node.parent
+    if node.type == "decorated_definition":
+        definition, decorated = node.child_by_field_name("definition"), node
+    if definition is None or definition.type not in ("function_definition", "class_definition"):
+        return None
+    facts: list[Deprecation] = []
+    if decorated is not None and decorated.type == "decorated_definition":
+        facts += [fact for child in decorated.children if child.type == "decorator"
+                  and (fact := _decorator_fact(child, {})) is not None]
+    name = text(definition.child_by_field_name("name"))
+    body = definition.child_by_field_name("body")
+    if body is not None and not re.search(r"deprecat|warn", name, re.I):
+        if definition.type == "function_definition":
+            facts += _warning_facts(body, name)
+        else:
+            facts += _constructor_warnings(body)
+    if (doc_fact := docstring_deprecation(docstring)) is not None:
+        facts.append(doc_fact)
+    return _merge(facts)
+
+
+def _constructor_warnings(class_body: Node) -> list[Deprecation]:
+    """An unconditional deprecation warning in `__init__`/`__new__` deprecates the class."""
+    for definition in _definitions(class_body):
+        body = definition.child_by_field_name("body")
+        name = text(definition.child_by_field_name("name"))
+        if body is not None and name in ("__init__", "__new__") and (
+                facts := _warning_facts(body, name, strict=True)):
+            return facts
+    return []
+
+
+def _statements(block: Node) -> Iterator[Node]:
+    """Statements of a block, looking through if/try/with blocks but not into definitions."""
+    stack = list(reversed(block.named_children))
+    while stack:
+        node = stack.pop()
+        if node.type in _CONTAINERS:
+            stack.extend(reversed(node.named_children))
+        else:
+            yield node
+
+
+def _definitions(block: Node) -> Iterator[Node]:
+    for statement in _statements(block):
+        if statement.type == "decorated_definition":
+            statement = statement.child_by_field_name("definition") or statement
+        if statement.type in ("function_definition", "class_definition"):
+            yield statement
+
+
+def _is_variant(definition: Node) -> bool:
+    """An `@overload` or a property setter/deleter: its deprecation is not the name's."""
+    decorated = definition.parent
+    return decorated is not None and decorated.type == "decorated_definition" and any(
+        _last_segment(next(named_children(child), None)) in ("overload", "setter", "deleter")
+        for child in decorated.children if child.type == "decorator")
+
+
+# -- modules ---------------------------------------------------------------------------------
+
+def module_deprecations(tree_root: Node, source: bytes, module: str) -> dict[str, Deprecation]:
+    """Facts for a parsed module, keyed by qualified name: the module itself (module-level
+    warning or docstring), every def/class and method, and names a module `__getattr__` warns
+    about. Nested functions are not API and are not visited."""
+    facts: dict[str, Deprecation] = {}
+    doc_fact = docstring_deprecation(docstring_of(tree_root))
+    own = _warning_facts(tree_root, module.rsplit(".", 1)[-1], {"__name__": module})
+    attribute_facts, any_attribute = _getattr_facts(tree_root, module)
+    module_facts = [*own, *any_attribute, *([doc_fact] if doc_fact else [])]
+    if (module_fact := _merge(module_facts)) is not None:
+        facts[module] = module_fact
+    _collect(tree_root, source, module, facts)
+    for name, fact in attribute_facts.items():
+        facts.setdefault(f"{module}.{name}", fact)
+    return facts
+
+
+def _collect(block: Node, source: bytes, prefix: str, facts: dict[str, Deprecation]) -> None:
+    for definition in _definitions(block):
+        name = text(definition.child_by_field_name("name"))
+        body = definition.child_by_field_name("body")
+        if not name:
+            continue
+        qualname = f"{prefix}.{name}"
+        if not _is_variant(definition) and name not in ("__getattr__", "__dir__"):
+            fact = deprecation_for_definition(definition, source, docstring_of(body))
+            if fact is not None:
+                facts.setdefault(qualname, fact)
+        if definition.type == "class_definition" and body is not None:
+            _collect(body, source, qualname, facts)
+
+
+def _getattr_facts(root: Node, module: str) -> tuple[dict[str, Deprecation], list[Deprecation]]:
+    """Module `__getattr__` warnings: per name from branches like `if name == "old":
+    warnings.warn(...)`, and unconditional ones (any attribute access is deprecated)."""
+    found: dict[str, Deprecation] = {}
+    anything: list[Deprecation] = []
+    for definition in _definitions(root):
+        parameters = definition.child_by_field_name("parameters")
+        body = definition.child_by_field_name("body")
+        if text(definition.child_by_field_name("name")) != "__getattr__" or body is None \
+                or parameters is None or not parameters.named_children:
+            continue
+        first = parameters.named_children[0]
+        param = text(first if first.type == "identifier" else next(named_children(first), None))
+        anything += _warning_facts(body, "__getattr__", {"__name__": module}, strict=True)
+        collections = _module_collections(root)
+        for clause in _branches(body):
+            condition = clause.child_by_field_name("condition")
+            consequence = clause.child_by_field_name("consequence")
+            if condition is None or consequence is None:
+                continue
+            for name, hint in _compared_names(condition, param, collections).items():
+                names = {param: name, "__name__": module}
+                facts = _warning_facts(consequence, name, names, strict=True)
+                if facts and name not in found:
+                    fact = facts[0]
+                    if fact.replacement is None and hint and re.fullmatch(r"[A-Za-z_][\w.]*", hint):
+                        fact = replace(fact, replacement=hint)
+                    found[name] = fact
+    return found, anything
+
+
+def _branches(body: Node) -> Iterator[Node]:
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if node.type in ("if_statement", "elif_clause"):
+            yield node
+        stack.extend(child for child in reversed(node.children)
+                     if child.type not in _NESTED_SCOPES)
+
+
+def _compared_names(condition: Node, param: str,
+                    collections: dict[str, dict[str, str | None]]) -> dict[str, str | None]:
+    """Attribute names a condition tests `param` against, each with a replacement hint."""
+    if condition.type == "parenthesized_expression" and condition.named_child_count == 1:
+        return _compared_names(condition.named_children[0], param, collections)
+    if condition.type == "boolean_operator":
+        names: dict[str, str | None] = {}
+        for side in condition.named_children:
+            names.update(_compared_names(side, param, collections))
+        return names
+    operators = [child.type for child in condition.children if not child.is_named]
+    operands = condition.named_children
+    if condition.type != "comparison_operator" or len(operands) != 2:
+        return {}
+    left, right = operands
+    if operators == ["=="]:
+        if text(right) == param:
+            left, right = right, left
+        value = _literal(right)
+        return {value: None} if text(left) == param and value is not None else {}
+    if operators == ["in"] and text(left) == param:
+        return collections.get(text(right)) or _collection(right)
+    return {}
+
+
+def _literal(node: Node) -> str | None:
+    if node.type not in ("string", "concatenated_string"):
+        return None
+    value = render_message(node)
+    return None if "{" in value else value
+
+
+def _collection(node: Node) -> dict[str, str | None]:
+    """String members of a tuple/list/set literal, or a dict literal's keys → string values."""
+    items: dict[str, str | None] = {}
+    if node.type == "call" and _last_segment(node.child_by_field_name("function")) in (
+            "frozenset", "set", "tuple") and _positional(node):
+        return _collection(_positional(node)[0])
+    for child in node.named_children if node.type in ("tuple", "list", "set", "dictionary") \
+            else ():
+        key, value = (child.child_by_field_name("key"), child.child_by_field_name("value")) \
+            if child.type == "pair" else (child, None)
+        name = _literal(key) if key is not None else None
+        if name is not None:
+            items[name] = _literal(value) if value is not None else None
+    return items
+
+
+def _module_collections(root: Node) -> dict[str, dict[str, str | None]]:
+    collections: dict[str, dict[str, str | None]] = {}
+    for statement in _statements(root):
+        assignment = next(named_children(statement), None)
+        if statement.type == "expression_statement" and assignment is not None \
+                and assignment.type == "assignment":
+            left, right = assignment.child_by_field_name("left"), \
+                assignment.child_by_field_name("right")
+            if left is not None and right is not None and left.type == "identifier" and (
+                    items := _collection(right)):
+                collections[text(left)] = items
+    return collections

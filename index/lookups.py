@@ -1,0 +1,177 @@
+"""Symbol lookups over the stored index: imports followed, inheritance in MRO order."""
+
+from __future__ import annotations
+
+from index.models import Deprecation, Symbol, SymbolKind
+from index.store import IndexStore
+
+MAX_RESOLVE_DEPTH = 12
+
+
+class SymbolLookup:
+    def __init__(self, store: IndexStore) -> None:
+        self.store = store
+
+    def by_qualname(self, qualname: str) -> list[Symbol]:
+        return self.store.symbols_where("s.qualname = ? ORDER BY f.path LIKE '%.pyi' DESC",
+                                        (qualname,))
+
+    def by_name(self, name: str, limit: int = 50) -> list[Symbol]:
+        return self.store.symbols_where("s.name = ? AND s.kind != 'import' LIMIT ?",
+                                        (name, limit))
+
+    def resolve(self, qualname: str, _depth: int = 0) -> Symbol | None:
+        """The definition a dotted name refers to, following imports, re-exports, star
+        imports and attribute paths (`pkg.mod.Class.method`)."""
+        if _depth > MAX_RESOLVE_DEPTH:
+            return None
+        for symbol in self.by_qualname(qualname):
+            if symbol.kind == SymbolKind.IMPORT and symbol.target and symbol.target != qualname:
+                resolved = self.resolve(symbol.target, _depth + 1)
+                return resolved or symbol
+            return symbol
+        head, _, last = qualname.rpartition(".")
+        if not head:
+            return None
+        info = self.store.module_info(head)
+        if info is not None:
+            for star in info[1]:
+                found = self.resolve(f"{star}.{last}", _depth + 1)
+                if found is not None:
+                    return found
+        parent = self.resolve(head, _depth + 1)
+        if parent is not None and parent.qualname != head:
+            if parent.kind == SymbolKind.CLASS:
+                return self.member(parent.qualname, last)
+            return self.resolve(f"{parent.qualname}.{last}", _depth + 1)
+        if parent is not None and parent.kind == SymbolKind.CLASS:
+            return self.member(parent.qualname, last)
+        return None
+
+    def resolve_in_module(self, module: str, dotted: str) -> Symbol | None:
+        """Resolve a name as written inside `module` (a local name, an import alias, or a
+        dotted path starting from one)."""
+        head, _, rest = dotted.partition(".")
+        local = self.resolve(f"{module}.{head}")
+        if local is None:
+            local = self.resolve(head)
+        if local is None or not rest:
+            return local
+        return self.resolve(f"{local.qualname}.{rest}")
+
+    # -- classes ----------------------------------------------------------------------------
+
+    def mro(self, class_qualname: str) -> list[Symbol]:
+        """The class and its repository-defined ancestors in C3 order (external bases are
+        left out: their members come from static analysis, not the index)."""
+        return self._linearize(class_qualname, set())
+
+    def _linearize(self, qualname: str, visiting: set[str]) -> list[Symbol]:
+        classes = [s for s in self.by_qualname(qualname) if s.kind == SymbolKind.CLASS]
+        if not classes or qualname in visiting:
+            return []
+        cls = classes[0]
+        visiting = visiting | {qualname}
+        base_lists = []
+        bases: list[Symbol] = []
+        for base_text in cls.bases:
+            base = self.resolve_in_module(cls.module, base_text.split("[", 1)[0].strip())
+            if base is not None and base.kind == SymbolKind.CLASS:
+                bases.append(base)
+                base_lists.append(self._linearize(base.qualname, visiting))
+        return [cls, *_c3_merge([*base_lists, bases])]
+
+    def unresolved_bases(self, class_qualname: str) -> list[str]:
+        """Bases (anywhere in the MRO) that are not classes of this repository."""
+        missing = []
+        for cls in self.mro(class_qualname):
+            for base_text in cls.bases:
+                name = base_text.split("[", 1)[0].strip()
+                if name in ("object", "Generic", "Protocol", "typing.Generic",
+                            "typing.Protocol", "ABC", "abc.ABC"):
+                    continue
+                base = self.resolve_in_module(cls.module, name)
+                if base is None or base.kind != SymbolKind.CLASS:
+                    missing.append(base.qualname if base else name)
+        return missing
+
+    def class_members(self, class_qualname: str) -> list[Symbol]:
+        """Every member visible on the class, nearest definition first, in MRO order."""
+        seen: set[str] = set()
+        members: list[Symbol] = []
+        for cls in self.mro(class_qualname):
+            for member in self.store.symbols_where("s.parent = ? ORDER BY s.line",
+                                                   (cls.qualname,)):
+                if member.name not in seen:
+                    seen.add(member.name)
+                    members.append(member)
+        return members
+
+    def member(self, class_qualname: str, name: str) -> Symbol | None:
+        for cls in self.mro(class_qualname):
+            found = self.store.symbols_where("s.parent = ? AND s.name = ?",
+                                             (cls.qualname, name))
+            if found:
+                return found[0]
+        return None
+
+    # -- modules ----------------------------------------------------------------------------
+
+    def module_exports(self, module: str, public_only: bool = True,
+                       respect_all: bool = True) -> list[Symbol]:
+        """Names importable from a module: `__all__` when declared (and respected), else its
+        top-level names (public ones unless asked otherwise), star imports expanded."""
+        info = self.store.module_info(module)
+        if info is None:
+            return []
+        declared, stars = info
+        names: dict[str, Symbol] = {}
+        for symbol in self.store.symbols_where("s.parent = ? ORDER BY s.line", (module,)):
+            names.setdefault(symbol.name, symbol)
+        for star in stars:
+            for symbol in self.module_exports(star, public_only=True):
+                names.setdefault(symbol.name, symbol)
+        if declared is not None and respect_all:
+            return [names[name] for name in declared if name in names]
+        return [s for name, s in names.items() if not (public_only and name.startswith("_"))]
+
+    def submodules(self, package: str) -> list[str]:
+        rows = self.store.query("SELECT DISTINCT module FROM files WHERE module LIKE ?",
+                                (f"{package}.%",))
+        depth = package.count(".") + 1
+        return sorted({".".join(row["module"].split(".")[: depth + 1]) for row in rows})
+
+    def top_level_modules(self) -> list[str]:
+        rows = self.store.query("SELECT DISTINCT module FROM files WHERE module IS NOT NULL")
+        return sorted({row["module"].split(".")[0] for row in rows})
+
+    def deprecated_symbols(self) -> list[Symbol]:
+        return self.store.symbols_where("s.dep_message IS NOT NULL ORDER BY s.qualname")
+
+    def external_deprecation(self, qualname: str) -> Symbol | None:
+        rows = self.store.query("SELECT * FROM external_deprecations WHERE qualname = ?",
+                                (qualname,))
+        if not rows:
+            return None
+        row = rows[0]
+        module, _, name = qualname.rpartition(".")
+        return Symbol(qualname=qualname, name=name, kind=SymbolKind.FUNCTION, module=module,
+                      path=f"<{row['distribution']}>",
+                      deprecation=Deprecation(row["message"], row["version"],
+                                              row["replacement"], row["source"] or "decorator"))
+
+
+def _c3_merge(sequences: list[list[Symbol]]) -> list[Symbol]:
+    result: list[Symbol] = []
+    pending = [list(seq) for seq in sequences if seq]
+    while pending:
+        for seq in pending:
+            head = seq[0]
+            if not any(head.qualname in (s.qualname for s in other[1:]) for other in pending):
+                break
+        else:  # inconsistent hierarchy: fall back to depth-first order
+            head = pending[0][0]
+        result.append(head)
+        pending = [[s for s in seq if s.qualname != head.qualname] for seq in pending]
+        pending = [seq for seq in pending if seq]
+    return result

@@ -1,0 +1,359 @@
+"""Extract the symbols of one Python module from its tree-sitter parse tree.
+
+Works on partial trees: a file with syntax errors still yields every definition
+tree-sitter could recover.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from index.deprecations import deprecation_for_definition
+from index.models import Parameter, ParamKind, Symbol, SymbolKind
+from index.parsing import docstring_of, named_children, parse, string_literal_value, text
+
+MAX_VALUE_CHARS = 80
+_CONTAINER_STATEMENTS = ("if_statement", "try_statement", "with_statement", "else_clause",
+                         "elif_clause", "except_clause", "finally_clause", "block")
+_FIELD_DECORATORS = ("dataclass", "dataclasses.dataclass", "attr.s", "attrs.define", "define",
+                     "attr.attrs", "attrs.frozen", "frozen", "attr.dataclass", "mutable")
+
+
+@dataclass(slots=True)
+class ModuleSymbols:
+    module: str
+    path: str
+    symbols: list[Symbol] = field(default_factory=list)
+    exports: list[str] | None = None  # __all__ when statically known
+    star_imports: list[str] = field(default_factory=list)
+    has_errors: bool = False
+
+
+def extract_module(source: bytes, path: str, module: str,
+                   is_package: bool = False) -> ModuleSymbols:
+    tree = parse(source)
+    root = tree.root_node
+    result = ModuleSymbols(module=module, path=path, has_errors=root.has_error)
+    extractor = _Extractor(source, path, module, is_package, result)
+    result.symbols.append(Symbol(
+        qualname=module, name=module.rsplit(".", 1)[-1], kind=SymbolKind.MODULE, module=module,
+        path=path, line=0, end_line=root.end_point[0], doc=docstring_of(root),
+    ))
+    extractor.visit_block(root, parent=module, in_class=False)
+    return result
+
+
+class _Extractor:
+    def __init__(self, source: bytes, path: str, module: str, is_package: bool,
+                 result: ModuleSymbols) -> None:
+        self.source = source
+        self.path = path
+        self.module = module
+        self.package = module if is_package else module.rpartition(".")[0]
+        self.result = result
+
+    def add(self, **kwargs: object) -> Symbol:
+        symbol = Symbol(module=self.module, path=self.path, **kwargs)  # type: ignore[arg-type]
+        self.result.symbols.append(symbol)
+        return symbol
+
+    def visit_block(self, block: Node, parent: str, in_class: bool,
+                    class_symbol: Symbol | None = None) -> None:
+        for statement in named_children(block):
+            self.visit_statement(statement, parent, in_class, class_symbol)
+
+    def visit_statement(self, node: Node, parent: str, in_class: bool,
+                        class_symbol: Symbol | None) -> None:
+        kind = node.type
+        if kind == "decorated_definition":
+            definition = node.child_by_field_name("definition")
+            if definition is not None:
+                self.visit_definition(definition, parent, in_class, _decorators(node))
+        elif kind in ("function_definition", "class_definition"):
+            self.visit_definition(node, parent, in_class, [])
+        elif kind == "expression_statement":
+            for child in named_children(node):
+                if child.type == "assignment":
+                    self.visit_assignment(child, parent, in_class, class_symbol)
+        elif kind in ("import_statement", "import_from_statement") and not in_class:
+            self.visit_import(node, parent)
+        elif kind in _CONTAINER_STATEMENTS or kind == "ERROR":
+            for child in named_children(node):
+                if child.type == "block" or child.type in _CONTAINER_STATEMENTS:
+                    self.visit_block(child, parent, in_class, class_symbol)
+                else:
+                    self.visit_statement(child, parent, in_class, class_symbol)
+
+    def visit_definition(self, node: Node, parent: str, in_class: bool,
+                         decorators: list[str]) -> None:
+        name = text(node.child_by_field_name("name"))
+        if not name:
+            return
+        body = node.child_by_field_name("body")
+        doc = docstring_of(body)
+        qualname = f"{parent}.{name}"
+        deprecation = deprecation_for_definition(node, self.source, doc)
+        span = {"line": node.start_point[0], "end_line": node.end_point[0]}
+        if node.type == "class_definition":
+            bases = _class_bases(node)
+            symbol = self.add(qualname=qualname, name=name, kind=SymbolKind.CLASS, parent=parent,
+                              bases=bases, decorators=decorators, doc=doc,
+                              deprecation=deprecation, **span)
+            if body is not None:
+                self.visit_block(body, qualname, in_class=True, class_symbol=symbol)
+            return
+        params = _parameters(node.child_by_field_name("parameters"))
+        returns = text(node.child_by_field_name("return_type")) or None
+        is_async = any(child.type == "async" for child in node.children)
+        kind = SymbolKind.FUNCTION
+        if in_class:
+            kind = SymbolKind.PROPERTY if _is_property(decorators) else SymbolKind.METHOD
+        signature = "(" + ", ".join(_render_params(params)) + ")"
+        if returns:
+            signature += f" -> {returns}"
+        if is_async:
+            decorators = [*decorators, "async"]
+        self.add(qualname=qualname, name=name, kind=kind, parent=parent, signature=signature,
+                 params=params, returns=returns, decorators=decorators, doc=doc,
+                 deprecation=deprecation, **span)
+        if in_class and body is not None:
+            self.collect_instance_attributes(body, parent, params)
+
+    def visit_assignment(self, node: Node, parent: str, in_class: bool,
+                         class_symbol: Symbol | None) -> None:
+        left = node.child_by_field_name("left")
+        right = node.child_by_field_name("right")
+        annotation = text(node.child_by_field_name("type")) or None
+        if left is None:
+            return
+        names = _target_names(left)
+        if names == ["__all__"] and not in_class and right is not None:
+            self.result.exports = _string_list(right)
+        if in_class and names == ["__slots__"] and right is not None:
+            for slot in _string_list(right) or []:
+                self.add(qualname=f"{parent}.{slot}", name=slot, kind=SymbolKind.ATTRIBUTE,
+                         parent=parent, line=node.start_point[0], end_line=node.end_point[0])
+            return
+        if right is not None and right.type == "assignment":
+            self.visit_assignment(right, parent, in_class, class_symbol)
+            right = right.child_by_field_name("right")
+        value = _short(text(right)) if right is not None else None
+        kind = SymbolKind.ATTRIBUTE if in_class else SymbolKind.VARIABLE
+        for name in names:
+            if name.startswith("__") and name.endswith("__") and name != "__all__":
+                continue
+            self.add(qualname=f"{parent}.{name}", name=name, kind=kind, parent=parent,
+                     annotation=annotation, value=value, line=node.start_point[0],
+                     end_line=node.end_point[0],
+                     decorators=["field"] if in_class and annotation and class_symbol
+                     and _is_field_class(class_symbol) else [])
+
+    def collect_instance_attributes(self, body: Node, class_qualname: str,
+                                    params: list[Parameter]) -> None:
+        if not params or params[0].name != "self":
+            return
+        for node in _walk_without_nested_scopes(body):
+            if node.type != "assignment":
+                continue
+            left = node.child_by_field_name("left")
+            if left is None:
+                continue
+            for target in _attribute_targets(left):
+                self.add(qualname=f"{class_qualname}.{target}", name=target,
+                         kind=SymbolKind.ATTRIBUTE, parent=class_qualname,
+                         annotation=text(node.child_by_field_name("type")) or None,
+                         value=_short(text(node.child_by_field_name("right"))) or None,
+                         line=node.start_point[0], end_line=node.end_point[0],
+                         decorators=["instance"])
+
+    def visit_import(self, node: Node, parent: str) -> None:
+        line = {"line": node.start_point[0], "end_line": node.end_point[0]}
+        if node.type == "import_statement":
+            for child in named_children(node):
+                if child.type == "aliased_import":
+                    target = text(child.child_by_field_name("name"))
+                    alias = text(child.child_by_field_name("alias"))
+                    self.add(qualname=f"{parent}.{alias}", name=alias, kind=SymbolKind.IMPORT,
+                             parent=parent, target=target, **line)
+                elif child.type == "dotted_name":
+                    target = text(child)
+                    head = target.split(".")[0]
+                    self.add(qualname=f"{parent}.{head}", name=head, kind=SymbolKind.IMPORT,
+                             parent=parent, target=head, value=target, **line)
+            return
+        module_node = node.child_by_field_name("module_name")
+        source_module = self.resolve_relative(text(module_node))
+        if any(child.type == "wildcard_import" for child in node.children):
+            self.result.star_imports.append(source_module)
+            return
+        for child in node.children_by_field_name("name"):
+            if child.type == "aliased_import":
+                original = text(child.child_by_field_name("name"))
+                alias = text(child.child_by_field_name("alias"))
+            else:
+                original = alias = text(child)
+            if alias:
+                self.add(qualname=f"{parent}.{alias}", name=alias, kind=SymbolKind.IMPORT,
+                         parent=parent, target=f"{source_module}.{original}", **line)
+
+    def resolve_relative(self, name: str) -> str:
+        if not name.startswith("."):
+            return name
+        dots = len(name) - len(name.lstrip("."))
+        rest = name[dots:]
+        base_parts = self.package.split(".") if self.package else []
+        if dots > 1:
+            base_parts = base_parts[: len(base_parts) - (dots - 1)]
+        return ".".join([*base_parts, rest] if rest else base_parts)
+
+
+def _decorators(node: Node) -> list[str]:
+    names = []
+    for child in node.children:
+        if child.type == "decorator":
+            expression = next(named_children(child), None)
+            if expression is None:
+                continue
+            if expression.type == "call":
+                expression = expression.child_by_field_name("function") or expression
+            names.append(text(expression))
+    return names
+
+
+def _is_property(decorators: list[str]) -> bool:
+    return any(d in ("property", "cached_property", "functools.cached_property")
+               or d.endswith((".setter", ".getter", ".deleter")) for d in decorators)
+
+
+def _is_field_class(symbol: Symbol) -> bool:
+    return any(d in _FIELD_DECORATORS for d in symbol.decorators) or any(
+        base.split("[")[0].rsplit(".", 1)[-1] in ("BaseModel", "NamedTuple", "TypedDict")
+        for base in symbol.bases)
+
+
+def _class_bases(node: Node) -> list[str]:
+    arguments = node.child_by_field_name("superclasses")
+    if arguments is None:
+        return []
+    return [text(arg) for arg in named_children(arguments)
+            if arg.type not in ("keyword_argument", "comment", "list_splat", "dictionary_splat")]
+
+
+def _parameters(node: Node | None) -> list[Parameter]:
+    if node is None:
+        return []
+    params: list[Parameter] = []
+    seen_star = False
+    for child in named_children(node):
+        kind = ParamKind.KEYWORD_ONLY if seen_star else ParamKind.POSITIONAL_OR_KEYWORD
+        ctype = child.type
+        if ctype == "positional_separator":
+            params = [Parameter(p.name, ParamKind.POSITIONAL_ONLY, p.annotation, p.default)
+                      for p in params]
+        elif ctype == "keyword_separator":
+            seen_star = True
+        elif ctype == "identifier":
+            params.append(Parameter(text(child), kind))
+        elif ctype in ("list_splat_pattern", "dictionary_splat_pattern"):
+            params.append(_splat(child, None))
+            seen_star = seen_star or ctype == "list_splat_pattern"
+        elif ctype == "typed_parameter":
+            annotation = text(child.child_by_field_name("type")) or None
+            inner = next(named_children(child), None)
+            if inner is not None and inner.type in ("list_splat_pattern",
+                                                    "dictionary_splat_pattern"):
+                params.append(_splat(inner, annotation))
+                seen_star = seen_star or inner.type == "list_splat_pattern"
+            elif inner is not None:
+                params.append(Parameter(text(inner), kind, annotation))
+        elif ctype in ("default_parameter", "typed_default_parameter"):
+            params.append(Parameter(
+                text(child.child_by_field_name("name")), kind,
+                text(child.child_by_field_name("type")) or None,
+                _short(text(child.child_by_field_name("value")))))
+    return params
+
+
+def _splat(node: Node, annotation: str | None) -> Parameter:
+    kind = ParamKind.VAR_POSITIONAL if node.type == "list_splat_pattern" else ParamKind.VAR_KEYWORD
+    name = text(next(named_children(node), None))
+    return Parameter(name, kind, annotation)
+
+
+def _render_params(params: list[Parameter]) -> list[str]:
+    rendered: list[str] = []
+    has_var_positional = any(p.kind == ParamKind.VAR_POSITIONAL for p in params)
+    for index, param in enumerate(params):
+        previous = params[index - 1] if index else None
+        if (param.kind == ParamKind.KEYWORD_ONLY and not has_var_positional
+                and (previous is None or previous.kind != ParamKind.KEYWORD_ONLY)):
+            rendered.append("*")
+        rendered.append(param.render())
+        following = params[index + 1] if index + 1 < len(params) else None
+        if param.kind == ParamKind.POSITIONAL_ONLY and (
+                following is None or following.kind != ParamKind.POSITIONAL_ONLY):
+            rendered.append("/")
+    return rendered
+
+
+def _target_names(node: Node) -> list[str]:
+    if node.type == "identifier":
+        return [text(node)]
+    if node.type in ("pattern_list", "tuple_pattern", "list_pattern", "expression_list"):
+        names: list[str] = []
+        for child in named_children(node):
+            names.extend(_target_names(child))
+        return names
+    return []
+
+
+def _attribute_targets(node: Node) -> list[str]:
+    if node.type == "attribute":
+        obj = node.child_by_field_name("object")
+        attr = node.child_by_field_name("attribute")
+        if obj is not None and text(obj) == "self" and attr is not None:
+            return [text(attr)]
+        return []
+    if node.type in ("pattern_list", "tuple_pattern", "list_pattern", "expression_list"):
+        names: list[str] = []
+        for child in named_children(node):
+            names.extend(_attribute_targets(child))
+        return names
+    return []
+
+
+def _walk_without_nested_scopes(node: Node) -> list[Node]:
+    found: list[Node] = []
+    stack = list(node.children)
+    while stack:
+        current = stack.pop()
+        if current.type in ("function_definition", "class_definition", "lambda"):
+            continue
+        found.append(current)
+        stack.extend(current.children)
+    found.sort(key=lambda n: n.start_byte)
+    return found
+
+
+def _string_list(node: Node) -> list[str] | None:
+    if node.type in ("string", "concatenated_string"):
+        value = string_literal_value(node)
+        return [value] if value is not None else None
+    if node.type not in ("list", "tuple", "parenthesized_expression", "set"):
+        return None
+    values = []
+    for child in named_children(node):
+        if child.type == "comment":
+            continue
+        value = string_literal_value(child)
+        if value is None:
+            return None
+        values.append(value)
+    return values
+
+
+def _short(value: str) -> str:
+    value = " ".join(value.split())
+    return value if len(value) <= MAX_VALUE_CHARS else value[: MAX_VALUE_CHARS - 1] + "…"

@@ -1,0 +1,167 @@
+"""Names visible at a position of a Python buffer (locals, parameters, enclosing scopes,
+module names, imports, builtins), computed from the live text, not the stored copy."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from index.parsing import named_children, parse, text
+
+BUILTIN_NAMES: frozenset[str] = frozenset(name for name in dir(builtins)
+                                          if not name.startswith("_")) | {"__name__", "__file__"}
+_SCOPE_NODES = ("function_definition", "class_definition", "lambda")
+_COMPREHENSIONS = ("list_comprehension", "set_comprehension", "dictionary_comprehension",
+                   "generator_expression")
+
+
+@dataclass(frozen=True, slots=True)
+class ScopedName:
+    name: str
+    scope: str  # local | parameter | enclosing | class | module | import | builtin
+    line: int = -1
+
+
+def names_in_scope(source: str, line: int, character: int) -> list[ScopedName]:
+    """Visible names, innermost scope first; each name appears once."""
+    encoded = source.encode("utf-8", errors="surrogatepass")
+    root = parse(encoded).root_node
+    offset = _byte_offset(source, line, character)
+    chain = _enclosing_scopes(root, offset)
+    seen: set[str] = set()
+    found: list[ScopedName] = []
+
+    def add(name: str, scope: str, at: int = -1) -> None:
+        if name and name not in seen:
+            seen.add(name)
+            found.append(ScopedName(name, scope, at))
+
+    for depth, scope_node in enumerate(reversed(chain)):
+        innermost = depth == 0
+        if scope_node.type == "class_definition" and not innermost:
+            continue  # class bodies are not visible from nested functions
+        label = "local" if innermost else "enclosing"
+        if scope_node.type == "class_definition":
+            label = "class"
+        if scope_node.type in ("function_definition", "lambda"):
+            for param in _parameter_names(scope_node):
+                add(param, "parameter" if innermost else "enclosing")
+        for name, kind, at in _bindings(_body(scope_node), offset if innermost else None):
+            add(name, "import" if kind == "import" else label, at)
+    for name, kind, at in _bindings(root, None):
+        add(name, "import" if kind == "import" else "module", at)
+    for name in sorted(BUILTIN_NAMES):
+        add(name, "builtin")
+    return found
+
+
+def _byte_offset(source: str, line: int, character: int) -> int:
+    lines = source.split("\n")
+    line = max(0, min(line, len(lines) - 1)) if lines else 0
+    before = "\n".join(lines[:line])
+    prefix = before + ("\n" if line else "") + lines[line][:character] if lines else ""
+    return len(prefix.encode("utf-8", errors="surrogatepass"))
+
+
+def _enclosing_scopes(root: Node, offset: int) -> list[Node]:
+    chain: list[Node] = []
+    node: Node | None = root.descendant_for_byte_range(offset, offset)
+    while node is not None:
+        if node.type in _SCOPE_NODES:
+            body = _body(node)
+            if node.type == "lambda" or (body is not None and body.start_byte <= offset):
+                chain.append(node)
+        node = node.parent
+    chain.reverse()
+    return chain
+
+
+def _body(node: Node) -> Node:
+    return node.child_by_field_name("body") or node
+
+
+def _parameter_names(node: Node) -> list[str]:
+    params = node.child_by_field_name("parameters")
+    if params is None:
+        return []
+    names = []
+    for child in named_children(params):
+        if child.type == "identifier":
+            names.append(text(child))
+            continue
+        target = child.child_by_field_name("name") or next(named_children(child), None)
+        while target is not None and target.type != "identifier":
+            target = next(named_children(target), None)
+        if target is not None:
+            names.append(text(target))
+    return names
+
+
+def _bindings(scope: Node, before: int | None) -> list[tuple[str, str, int]]:
+    """(name, kind, line) for names bound directly in a scope body (nested scopes excluded).
+    With `before`, only bindings that start before that byte offset (a local is not visible
+    above its first assignment in a well-formed function)."""
+    found: list[tuple[str, str, int]] = []
+    stack = list(reversed(scope.children))
+    while stack:
+        node = stack.pop()
+        if before is not None and node.start_byte >= before:
+            continue
+        kind = node.type
+        at = node.start_point[0]
+        if kind in ("function_definition", "class_definition"):
+            found.append((text(node.child_by_field_name("name")), "definition", at))
+            continue
+        if kind == "lambda":
+            continue
+        if kind == "assignment" or kind == "augmented_assignment":
+            found.extend((n, "assignment", at) for n in _targets(node.child_by_field_name("left")))
+        elif kind == "named_expression":
+            found.append((text(node.child_by_field_name("name")), "assignment", at))
+        elif kind in ("for_statement", "for_in_clause"):
+            found.extend((n, "assignment", at) for n in _targets(node.child_by_field_name("left")))
+        elif kind == "as_pattern":
+            alias = node.child_by_field_name("alias")
+            found.extend((n, "assignment", at) for n in _targets(alias))
+        elif kind in ("import_statement", "import_from_statement"):
+            found.extend((n, "import", at) for n in _imported_names(node))
+            continue
+        elif kind in ("global_statement", "nonlocal_statement"):
+            continue
+        if kind in _COMPREHENSIONS and before is not None and not (
+                node.start_byte <= before <= node.end_byte):
+            continue
+        stack.extend(reversed(node.children))
+    return found
+
+
+def _targets(node: Node | None) -> list[str]:
+    if node is None:
+        return []
+    if node.type == "identifier":
+        return [text(node)]
+    if node.type in ("as_pattern_target",):
+        return [n for child in named_children(node) for n in _targets(child)]
+    if node.type in ("pattern_list", "tuple_pattern", "list_pattern", "expression_list",
+                     "tuple", "list", "parenthesized_expression", "list_splat_pattern"):
+        return [n for child in named_children(node) for n in _targets(child)]
+    return []
+
+
+def _imported_names(node: Node) -> list[str]:
+    names = []
+    if node.type == "import_statement":
+        for child in named_children(node):
+            if child.type == "aliased_import":
+                names.append(text(child.child_by_field_name("alias")))
+            elif child.type == "dotted_name":
+                names.append(text(child).split(".")[0])
+        return names
+    for child in node.children_by_field_name("name"):
+        if child.type == "aliased_import":
+            names.append(text(child.child_by_field_name("alias")))
+        else:
+            names.append(text(child).split(".")[-1])
+    return names

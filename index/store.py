@@ -1,0 +1,344 @@
+"""The SQLite database behind one workspace's index.
+
+One database per workspace, WAL mode, a schema version (a mismatch rebuilds the database
+and says so), FTS5 over chunks. Each file is written in one transaction, so an interrupted
+indexing run leaves every file either fully old or fully new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.models import Chunk, Deprecation, Parameter, ParamKind, Symbol, SymbolKind
+
+SCHEMA_VERSION = 3
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    module TEXT,
+    kind TEXT NOT NULL,
+    mtime_ns INTEGER NOT NULL DEFAULT 0,
+    size INTEGER NOT NULL DEFAULT 0,
+    content_hash TEXT NOT NULL,
+    origin TEXT NOT NULL DEFAULT 'disk',
+    lossy INTEGER NOT NULL DEFAULT 0,
+    has_errors INTEGER NOT NULL DEFAULT 0,
+    exports TEXT,
+    star_imports TEXT
+);
+CREATE INDEX IF NOT EXISTS files_module ON files(module);
+CREATE TABLE IF NOT EXISTS symbols (
+    id INTEGER PRIMARY KEY,
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    qualname TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    module TEXT NOT NULL,
+    parent TEXT,
+    line INTEGER NOT NULL,
+    end_line INTEGER NOT NULL,
+    signature TEXT,
+    params TEXT,
+    returns TEXT,
+    annotation TEXT,
+    value TEXT,
+    bases TEXT,
+    decorators TEXT,
+    doc TEXT,
+    target TEXT,
+    dep_message TEXT,
+    dep_version TEXT,
+    dep_replacement TEXT,
+    dep_source TEXT
+);
+CREATE INDEX IF NOT EXISTS symbols_qualname ON symbols(qualname);
+CREATE INDEX IF NOT EXISTS symbols_parent ON symbols(parent);
+CREATE INDEX IF NOT EXISTS symbols_name ON symbols(name);
+CREATE INDEX IF NOT EXISTS symbols_file ON symbols(file_id);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    start_line INTEGER NOT NULL,
+    end_line INTEGER NOT NULL,
+    content_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_file ON chunks(file_id);
+CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(content_hash);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    title, text, content='chunks', content_rowid='id', tokenize='unicode61'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, title, text)
+    VALUES ('delete', old.id, old.title, old.text);
+END;
+CREATE TABLE IF NOT EXISTS embeddings (
+    content_hash TEXT NOT NULL,
+    model TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (content_hash, model)
+);
+CREATE TABLE IF NOT EXISTS external_deprecations (
+    qualname TEXT PRIMARY KEY,
+    message TEXT NOT NULL,
+    version TEXT,
+    replacement TEXT,
+    source TEXT,
+    distribution TEXT
+);
+"""
+
+
+class IndexCorruptError(RuntimeError):
+    """The database file exists but cannot be used as an index."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    id: int
+    path: str
+    module: str | None
+    kind: str
+    mtime_ns: int
+    size: int
+    content_hash: str
+    origin: str
+
+
+def content_hash(data: str | bytes) -> str:
+    raw = data.encode("utf-8", errors="surrogatepass") if isinstance(data, str) else data
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+class IndexStore:
+    """Thread-safe access to the index database (one connection guarded by a lock)."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self.rebuilt_reason: str | None = None
+        self._lock = threading.RLock()
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = self._open_or_rebuild()
+        self.generation = 0  # bumps whenever chunks change, so caches can invalidate
+
+    def _open_or_rebuild(self) -> sqlite3.Connection:
+        try:
+            return self._open()
+        except (sqlite3.DatabaseError, IndexCorruptError) as error:
+            self.rebuilt_reason = f"index database {self.db_path} was unusable ({error}); rebuilt"
+            log.warning(self.rebuilt_reason)
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
+            return self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.db_path, check_same_thread=False, timeout=10,
+                               isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            check = conn.execute("PRAGMA quick_check").fetchone()
+            if check is None or check[0] != "ok":
+                raise IndexCorruptError(f"integrity check failed: {check}")
+            version = self._stored_version(conn)
+            if version is not None and version != SCHEMA_VERSION:
+                conn.close()
+                raise IndexCorruptError(
+                    f"schema version {version} != {SCHEMA_VERSION}, index will be rebuilt")
+            conn.executescript(_SCHEMA)
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                         (str(SCHEMA_VERSION),))
+        except Exception:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def _stored_version(conn: sqlite3.Connection) -> int | None:
+        has_meta = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+        if not has_meta:
+            return None
+        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Iterable[object] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            cursor = self._conn.execute(sql, tuple(params))
+            cursor.row_factory = sqlite3.Row
+            return cursor.fetchall()
+
+    # -- meta ---------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self.query("SELECT value FROM meta WHERE key=?", (key,))
+        return rows[0]["value"] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # -- files ----------------------------------------------------------------------------
+
+    def files(self) -> dict[str, FileRecord]:
+        rows = self.query("SELECT id, path, module, kind, mtime_ns, size, content_hash, origin "
+                          "FROM files")
+        return {row["path"]: FileRecord(*row) for row in rows}
+
+    def file(self, path: str) -> FileRecord | None:
+        rows = self.query("SELECT id, path, module, kind, mtime_ns, size, content_hash, origin "
+                          "FROM files WHERE path=?", (path,))
+        return FileRecord(*rows[0]) if rows else None
+
+    def replace_file(self, *, path: str, module: str | None, kind: str, mtime_ns: int, size: int,
+                     digest: str, origin: str, lossy: bool, has_errors: bool,
+                     exports: list[str] | None, star_imports: list[str],
+                     symbols: list[Symbol], chunks: list[Chunk]) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM files WHERE path=?", (path,))
+            cursor = conn.execute(
+                "INSERT INTO files (path, module, kind, mtime_ns, size, content_hash, origin, "
+                "lossy, has_errors, exports, star_imports) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (path, module, kind, mtime_ns, size, digest, origin, int(lossy), int(has_errors),
+                 json.dumps(exports) if exports is not None else None,
+                 json.dumps(star_imports)))
+            file_id = cursor.lastrowid
+            conn.executemany(
+                "INSERT INTO symbols (file_id, qualname, name, kind, module, parent, line, "
+                "end_line, signature, params, returns, annotation, value, bases, decorators, "
+                "doc, target, dep_message, dep_version, dep_replacement, dep_source) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [_symbol_row(file_id, symbol) for symbol in symbols])
+            conn.executemany(
+                "INSERT INTO chunks (file_id, kind, title, text, start_line, end_line, "
+                "content_hash) VALUES (?,?,?,?,?,?,?)",
+                [(file_id, c.kind, c.title, c.text, c.start_line, c.end_line, c.content_hash)
+                 for c in chunks])
+        self.generation += 1
+
+    def remove_file(self, path: str) -> bool:
+        with self.transaction() as conn:
+            removed = conn.execute("DELETE FROM files WHERE path=?", (path,)).rowcount
+        self.generation += 1
+        return removed > 0
+
+    # -- symbols ----------------------------------------------------------------------------
+
+    def symbols_where(self, clause: str, params: Iterable[object] = ()) -> list[Symbol]:
+        rows = self.query(
+            "SELECT s.*, f.path AS path FROM symbols s JOIN files f ON f.id = s.file_id "
+            f"WHERE {clause}", params)
+        return [_row_symbol(row) for row in rows]
+
+    def module_info(self, module: str) -> tuple[list[str] | None, list[str]] | None:
+        rows = self.query("SELECT exports, star_imports FROM files WHERE module=? "
+                          "ORDER BY path LIKE '%.pyi' DESC LIMIT 1", (module,))
+        if not rows:
+            return None
+        exports = json.loads(rows[0]["exports"]) if rows[0]["exports"] else None
+        return exports, json.loads(rows[0]["star_imports"] or "[]")
+
+    # -- chunks and embeddings --------------------------------------------------------------
+
+    def chunk_hashes_missing_embedding(self, model: str) -> list[tuple[str, str]]:
+        rows = self.query(
+            "SELECT DISTINCT c.content_hash, c.title || char(10) || c.text AS body FROM chunks c "
+            "LEFT JOIN embeddings e ON e.content_hash = c.content_hash AND e.model = ? "
+            "WHERE e.content_hash IS NULL", (model,))
+        return [(row["content_hash"], row["body"]) for row in rows]
+
+    def store_embeddings(self, model: str, items: list[tuple[str, bytes]]) -> None:
+        with self.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
+                             [(digest, model, blob) for digest, blob in items])
+        self.generation += 1
+
+    # -- external deprecations --------------------------------------------------------------
+
+    def replace_external_deprecations(self, facts: dict[str, tuple[Deprecation, str]]) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM external_deprecations")
+            conn.executemany(
+                "INSERT OR REPLACE INTO external_deprecations VALUES (?,?,?,?,?,?)",
+                [(name, d.message, d.version, d.replacement, d.source, dist)
+                 for name, (d, dist) in facts.items()])
+
+    def counts(self) -> dict[str, int]:
+        def count(sql: str) -> int:
+            return int(self.query(sql)[0][0])
+
+        return {
+            "files": count("SELECT COUNT(*) FROM files"),
+            "python_files": count("SELECT COUNT(*) FROM files WHERE kind='python'"),
+            "doc_files": count("SELECT COUNT(*) FROM files WHERE kind='docs'"),
+            "symbols": count("SELECT COUNT(*) FROM symbols WHERE kind != 'module'"),
+            "deprecations": count("SELECT COUNT(*) FROM symbols WHERE dep_message IS NOT NULL"),
+            "external_deprecations": count("SELECT COUNT(*) FROM external_deprecations"),
+            "chunks": count("SELECT COUNT(*) FROM chunks"),
+            "embedded_chunks": count(
+                "SELECT COUNT(*) FROM chunks c WHERE EXISTS "
+                "(SELECT 1 FROM embeddings e WHERE e.content_hash = c.content_hash)"),
+        }
+
+
+def _symbol_row(file_id: int | None, s: Symbol) -> tuple[object, ...]:
+    dep = s.deprecation
+    return (file_id, s.qualname, s.name, s.kind.value, s.module, s.parent, s.line, s.end_line,
+            s.signature,
+            json.dumps([[p.name, p.kind.value, p.annotation, p.default] for p in s.params])
+            if s.params else None,
+            s.returns, s.annotation, s.value,
+            json.dumps(s.bases) if s.bases else None,
+            json.dumps(s.decorators) if s.decorators else None,
+            s.doc, s.target,
+            dep.message if dep else None, dep.version if dep else None,
+            dep.replacement if dep else None, dep.source if dep else None)
+
+
+def _row_symbol(row: sqlite3.Row) -> Symbol:
+    deprecation = None
+    if row["dep_message"] is not None:
+        deprecation = Deprecation(row["dep_message"], row["dep_version"], row["dep_replacement"],
+                                  row["dep_source"] or "decorator")
+    params = [Parameter(name, ParamKind(kind), annotation, default)
+              for name, kind, annotation, default in json.loads(row["params"] or "[]")]
+    return Symbol(
+        qualname=row["qualname"], name=row["name"], kind=SymbolKind(row["kind"]),
+        module=row["module"], path=row["path"], line=row["line"], end_line=row["end_line"],
+        parent=row["parent"], signature=row["signature"], params=params, returns=row["returns"],
+        annotation=row["annotation"], value=row["value"],
+        bases=json.loads(row["bases"] or "[]"), decorators=json.loads(row["decorators"] or "[]"),
+        doc=row["doc"], target=row["target"], deprecation=deprecation)

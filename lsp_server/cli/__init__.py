@@ -1,0 +1,5 @@
+"""The `tether` command line."""
+
+from lsp_server.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,231 @@
+"""The workspace index end to end on a fixture repository: real tree-sitter, real SQLite,
+real MiniLM embeddings."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from index.config import IndexConfig
+from index.models import ParamKind, SymbolKind
+from index.scope import names_in_scope
+from index.store import SCHEMA_VERSION, IndexStore
+from index.workspace import WorkspaceIndex, database_path
+
+FIXTURE = Path(__file__).parent / "fixtures" / "shop_repo"
+
+
+def copy_shop_repo(target: Path) -> Path:
+    shutil.copytree(FIXTURE, target)
+    (target / ".env").write_text("API_TOKEN=abc123supersecretvalue\n")
+    (target / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n")
+    (target / "debug.log").write_text("ignored by .gitignore\n")
+    (target / "ignored").mkdir()
+    (target / "ignored" / "hidden.py").write_text("def should_not_be_indexed():\n    pass\n")
+    token = "ghp_" + "x7Qm2Lk9Pz4Rt8Vb3Nc6Hd1Jf5Gs0Aw2Ey7U"  # a GitHub token's format
+    (target / "settings.py").write_text(f'GITHUB_TOKEN = "{token}"\n')
+    (target / "blob.py").write_bytes(b"\x00\x01\x02binary\x00")
+    latin1 = "def caf\xe9():\n    return 'd\xe9j\xe0'\n".encode("latin-1")
+    (target / "latin1.py").write_bytes(latin1)
+    return target
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> WorkspaceIndex:
+    root = copy_shop_repo(tmp_path_factory.mktemp("ws") / "shop_repo")
+    config = IndexConfig(cache_dir=tmp_path_factory.mktemp("cache"))
+    index = WorkspaceIndex(root, config)
+    index.index_all()
+    yield index
+    index.close()
+
+
+def names(symbols: list) -> list[str]:
+    return [s.name for s in symbols]
+
+
+def test_files_walked_and_secrets_excluded(shop: WorkspaceIndex) -> None:
+    paths = set(shop.store.files())
+    assert {"shop/models.py", "shop/base.py", "shop/service.py", "README.md",
+            "docs/guide.md", "scripts/run.py"} <= paths
+    for excluded in (".env", "id_rsa", "debug.log", "ignored/hidden.py", "settings.py",
+                     "blob.py"):
+        assert excluded not in paths
+
+
+def test_non_utf8_file_indexed_with_replacement(shop: WorkspaceIndex) -> None:
+    assert shop.lookup.by_qualname("latin1.caf\ufffd") or shop.lookup.by_name("caf\xe9") \
+        or "latin1.py" in shop.store.files()
+
+
+def test_module_names_and_signatures(shop: WorkspaceIndex) -> None:
+    add_item = shop.lookup.by_qualname("shop.models.Cart.add_item")[0]
+    assert add_item.kind == SymbolKind.METHOD
+    assert add_item.signature == "(self, item: Item, quantity: int = 1) -> None"
+    assert add_item.summary == "Add an item to the cart."
+    discount = shop.lookup.by_qualname("shop.models.Cart.apply_discount")[0]
+    kinds = [p.kind for p in discount.params]
+    assert kinds == [ParamKind.POSITIONAL_ONLY, ParamKind.POSITIONAL_ONLY,
+                     ParamKind.KEYWORD_ONLY]
+    assert discount.signature == "(self, code: str, /, *, percent: float = 10.0) -> float"
+    checkout = shop.lookup.by_qualname("shop.service.checkout")[0]
+    assert checkout.params[-1].kind == ParamKind.VAR_KEYWORD
+    assert checkout.signature == "(cart: Cart, *, pay: bool = True, **options: object) -> str"
+    total = shop.lookup.by_qualname("shop.models.Cart.total")[0]
+    assert total.kind == SymbolKind.PROPERTY
+    empty = shop.lookup.by_qualname("shop.models.Cart.empty")[0]
+    assert "classmethod" in empty.decorators
+
+
+def test_class_attributes_fields_slots_and_instance_attributes(shop: WorkspaceIndex) -> None:
+    item_members = {m.name: m for m in shop.lookup.class_members("shop.models.Item")}
+    assert item_members["price"].value == "0.0"
+    assert "field" in item_members["name"].decorators
+    cart = names(shop.lookup.class_members("shop.models.Cart"))
+    assert {"items", "owner", "add_item", "total", "add", "apply_discount"} <= set(cart)
+
+
+def test_inherited_members_in_mro_order(shop: WorkspaceIndex) -> None:
+    members = shop.lookup.class_members("shop.models.Cart")
+    member_names = names(members)
+    assert {"touch", "updated_at", "save", "delete", "ident", "registry"} <= set(member_names)
+    assert member_names.index("add_item") < member_names.index("touch") < member_names.index(
+        "save")
+    init = [m for m in members if m.name == "__init__"]
+    assert init[0].parent == "shop.models.Cart"  # the nearest definition wins
+    mro = [c.qualname for c in shop.lookup.mro("shop.models.Cart")]
+    assert mro == ["shop.models.Cart", "shop.base.Timestamped", "shop.base.Entity"]
+
+
+def test_reexports_and_star_imports(shop: WorkspaceIndex) -> None:
+    exports = names(shop.lookup.module_exports("shop"))
+    assert exports == ["Cart", "Item", "checkout", "shipping_cost"]
+    assert shop.lookup.resolve("shop.Cart").qualname == "shop.models.Cart"
+    assert shop.lookup.resolve("shop.checkout").qualname == "shop.service.checkout"
+    service = names(shop.lookup.module_exports("shop.service"))
+    assert "_private_helper" not in service and "compute_shipping" in service
+    alias = shop.lookup.resolve_in_module("scripts.run", "C")
+    assert alias is not None and alias.qualname == "shop.models.Cart"
+    assert shop.lookup.resolve("shop.Cart.add_item").qualname == "shop.models.Cart.add_item"
+
+
+def test_deprecations_with_replacements(shop: WorkspaceIndex) -> None:
+    add = shop.lookup.by_qualname("shop.models.Cart.add")[0].deprecation
+    assert add is not None and add.replacement == "add_item" and add.version == "2.0"
+    old_total = shop.lookup.by_qualname("shop.models.Cart.old_total")[0].deprecation
+    assert old_total is not None and old_total.replacement == "total"
+    assert old_total.source == "warning"
+    shipping = shop.lookup.by_qualname("shop.service.shipping_cost")[0].deprecation
+    assert shipping is not None and shipping.version == "3.1"
+    assert shipping.replacement == "shop.service.compute_shipping"
+
+
+def test_syntax_errors_still_indexed(shop: WorkspaceIndex) -> None:
+    assert shop.lookup.by_qualname("shop.broken.before_error")
+    assert shop.lookup.by_qualname("shop.broken.AfterError.method")
+
+
+def test_hybrid_search_code_and_docs(shop: WorkspaceIndex) -> None:
+    docs = shop.searcher.search("how do I apply a discount code", kind="docs", limit=3,
+                                use_vectors=True)
+    assert docs and docs[0].path == "docs/guide.md" and docs[0].title == "Discounts"
+    code = shop.searcher.search("pay for the cart receipt", kind="code", limit=3,
+                                use_vectors=True)
+    assert code[0].title == "shop.service.checkout"
+    assert all(hit.kind == "code" for hit in code)
+    lexical_only = shop.searcher.search("shipping fee", limit=5, use_vectors=False)
+    assert any(hit.title == "shop.service.shipping_cost" for hit in lexical_only)
+
+
+def test_embeddings_cached_by_content_hash(shop: WorkspaceIndex) -> None:
+    assert shop.embed_pending() == 0
+    counts = shop.store.counts()
+    assert counts["embedded_chunks"] == counts["chunks"] > 0
+
+
+def test_names_in_scope() -> None:
+    source = (FIXTURE / "scripts" / "run.py").read_text()
+    visible = {n.name: n.scope for n in names_in_scope(source, 7, 8)}
+    assert visible["cart"] == "local" and visible["item"] == "local"
+    assert visible["C"] == "import" and visible["s"] == "import"
+    assert visible["main"] == "module" and visible["len"] == "builtin"
+    early = {n.name for n in names_in_scope(source, 5, 4)}
+    assert "total" not in early  # bound after the position
+
+
+def test_buffer_overrides_disk_and_close_restores(tmp_path: Path) -> None:
+    root = copy_shop_repo(tmp_path / "repo")
+    index = WorkspaceIndex(root, IndexConfig(cache_dir=tmp_path / "cache", embeddings=False))
+    index.index_all()
+    buffer = "class Fresh:\n    def only_in_buffer(self):\n        pass\n"
+    assert index.set_buffer("shop/service.py", buffer)
+    assert index.lookup.by_qualname("shop.service.Fresh.only_in_buffer")
+    assert not index.lookup.by_qualname("shop.service.checkout")
+    index.index_all(embeddings=False)  # a rescan never clobbers an open buffer
+    assert not index.lookup.by_qualname("shop.service.checkout")
+    index.close_buffer("shop/service.py")
+    assert index.lookup.by_qualname("shop.service.checkout")
+    index.close()
+
+
+def test_incremental_update_rename_and_delete(tmp_path: Path) -> None:
+    root = copy_shop_repo(tmp_path / "repo")
+    index = WorkspaceIndex(root, IndexConfig(cache_dir=tmp_path / "cache", embeddings=False))
+    index.index_all()
+    (root / "shop" / "service.py").write_text("def brand_new():\n    pass\n")
+    assert index.update_file("shop/service.py")
+    assert index.lookup.by_qualname("shop.service.brand_new")
+    (root / "shop" / "service.py").rename(root / "shop" / "orders.py")
+    index.rename_file("shop/service.py", "shop/orders.py")
+    assert not index.lookup.by_qualname("shop.service.brand_new")
+    assert index.lookup.by_qualname("shop.orders.brand_new")
+    (root / "shop" / "base.py").unlink()
+    summary = index.index_all(embeddings=False)
+    assert summary.files_removed == 1
+    assert not index.lookup.by_qualname("shop.base.Entity")
+    assert not index.searcher.search("Entity persist", use_vectors=False) or all(
+        hit.path != "shop/base.py" for hit in index.searcher.search("Entity", use_vectors=False))
+    index.close()
+
+
+def test_unchanged_files_are_not_reparsed(tmp_path: Path) -> None:
+    root = copy_shop_repo(tmp_path / "repo")
+    index = WorkspaceIndex(root, IndexConfig(cache_dir=tmp_path / "cache", embeddings=False))
+    first = index.index_all()
+    second = index.index_all()
+    assert first.files_indexed > 0 and second.files_indexed == 0
+    index.close()
+
+
+def test_corrupt_database_is_rebuilt(tmp_path: Path) -> None:
+    root = copy_shop_repo(tmp_path / "repo")
+    db = database_path(root, tmp_path / "cache")
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"this is not a database" * 100)
+    index = WorkspaceIndex(root, IndexConfig(cache_dir=tmp_path / "cache", embeddings=False))
+    assert index.store.rebuilt_reason and "rebuilt" in index.store.rebuilt_reason
+    index.index_all()
+    assert index.lookup.by_qualname("shop.models.Cart")
+    index.close()
+
+
+def test_schema_mismatch_rebuilds(tmp_path: Path) -> None:
+    db = tmp_path / "index.sqlite"
+    IndexStore(db).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE meta SET value='0' WHERE key='schema_version'")
+    store = IndexStore(db)
+    assert store.rebuilt_reason and f"!= {SCHEMA_VERSION}" in store.rebuilt_reason
+    assert store.get_meta("schema_version") == str(SCHEMA_VERSION)
+    store.close()
+
+
+def test_third_party_deprecations_from_imports(shop: WorkspaceIndex) -> None:
+    # shop/models.py imports typing_extensions; its deprecated APIs are scanned from the
+    # installed package without importing it.
+    assert "typing_extensions" in shop.imported_top_level_modules()
+    assert shop.scan_dependencies() > 0
+    assert shop.store.counts()["external_deprecations"] > 0

@@ -1,0 +1,350 @@
+"""PyrightClient against the real pyright language server (one process per module), plus
+protocol helpers and robustness checks with a fake server."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from decoding.pyright_client import MemberSet, PyrightClient, PyrightCompletion
+from decoding.pyright_protocol import (
+    deprecated_name,
+    looks_complete,
+    member_set,
+    parse_completions,
+    python_column,
+    range_text,
+    utf16_column,
+)
+from decoding.pyright_rpc import encode_message, langserver_command, read_message
+
+BASE = '''\
+from typing_extensions import deprecated
+
+
+class Base:
+    def save(self) -> None:
+        pass
+
+
+@deprecated("use new_total")
+def old_total() -> int:
+    return 1
+
+
+def new_total() -> int:
+    return 2
+'''
+CART = '''\
+from shop.base import Base
+
+
+class Cart(Base):
+    def add_item(self, name: str) -> None:
+        pass
+'''
+ORDERS = '''\
+class Order:
+    def disk_only(self) -> None:
+        pass
+'''
+CART_USE = "from shop.cart import Cart\ncart = Cart()\ncart."
+
+needs_pyright = pytest.mark.skipif(langserver_command() is None,
+                                   reason="pyright language server not installed")
+
+
+def end_of(text: str) -> tuple[int, int]:
+    lines = text.split("\n")
+    return len(lines) - 1, len(lines[-1])
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("pyright_ws")
+    shop = root / "shop"
+    shop.mkdir()
+    (shop / "__init__.py").write_text("")
+    (shop / "base.py").write_text(BASE)
+    (shop / "cart.py").write_text(CART)
+    (shop / "orders.py").write_text(ORDERS)
+    return root
+
+
+@pytest.fixture(scope="module")
+def client(workspace: Path) -> Iterator[PyrightClient]:
+    with PyrightClient(workspace, timeout=20.0) as pyright:
+        pyright.warm_up()
+        yield pyright
+
+
+def members(client: PyrightClient, path: Path, text: str) -> MemberSet | None:
+    return client.member_names(path, text, *end_of(text))
+
+
+# -- real pyright -------------------------------------------------------------------------
+@needs_pyright
+def test_members_include_inherited_and_exclude_invented(client: PyrightClient,
+                                                        workspace: Path) -> None:
+    result = members(client, workspace / "main.py", CART_USE)
+    assert result is not None
+    assert {"add_item", "save"} <= result.names
+    assert "remove_item" not in result.names
+    assert result.complete
+    assert result.kinds["add_item"] == 2  # CompletionItemKind.Method
+
+
+@needs_pyright
+def test_completions_are_typed_items(client: PyrightClient, workspace: Path) -> None:
+    items = client.completions(workspace / "main.py", CART_USE, *end_of(CART_USE))
+    assert items is not None
+    assert all(isinstance(item, PyrightCompletion) for item in items)
+    labels = {item.label: item for item in items}
+    assert labels["save"].kind == 2
+    assert labels["save"].sort_text
+
+
+@needs_pyright
+def test_unsaved_buffer_wins_over_disk(client: PyrightClient, workspace: Path) -> None:
+    path = workspace / "shop" / "orders.py"
+    buffer = ("class Order:\n    def buffer_only(self) -> None:\n        pass\n\n\n"
+              "Order().")
+    try:
+        result = members(client, path, buffer)
+        assert result is not None
+        assert "buffer_only" in result.names
+        assert "disk_only" not in result.names
+    finally:
+        client.close_document(path)
+
+
+@needs_pyright
+def test_str_receiver(client: PyrightClient, workspace: Path) -> None:
+    result = members(client, workspace / "main.py", '"x".')
+    assert result is not None
+    assert {"upper", "join"} <= result.names
+    assert result.complete
+
+
+@needs_pyright
+def test_non_ascii_columns(client: PyrightClient, workspace: Path) -> None:
+    text = 'label = "😀é"; label.'
+    result = members(client, workspace / "main.py", text)
+    assert result is not None
+    assert "upper" in result.names
+
+
+@needs_pyright
+def test_unknown_receiver_is_not_complete(client: PyrightClient, workspace: Path) -> None:
+    result = members(client, workspace / "main.py", "def handle(value):\n    value.")
+    assert result is not None
+    assert not result.names or not result.complete
+
+
+@needs_pyright
+def test_deprecated_function_is_reported(client: PyrightClient, workspace: Path) -> None:
+    path = workspace / "uses_old.py"
+    text = "from shop.base import old_total, new_total\n\nold_total()\nnew_total()\n"
+    assert client.update_document(path, text) >= 1
+    deadline = time.monotonic() + 15.0
+    names: set[str] = set()
+    while time.monotonic() < deadline and "old_total" not in names:
+        names = client.deprecated_names(path)
+        time.sleep(0.05)
+    assert "old_total" in names
+    assert "new_total" not in names
+    assert any(2 in (d.get("tags") or []) for d in client.diagnostics(path))
+    client.close_document(path)
+
+
+@needs_pyright
+def test_update_document_versions(client: PyrightClient, workspace: Path) -> None:
+    path = workspace / "versions.py"
+    first = client.update_document(path, "a = 1\n")
+    assert client.update_document(path, "a = 1\n") == first  # unchanged: no didChange
+    assert client.update_document(path, "a = 2\n") == first + 1
+    diagnostics = client.wait_for_diagnostics(path, timeout=15.0)
+    assert diagnostics is not None
+    client.close_document(path)
+
+
+@needs_pyright
+def test_repeated_request_hits_cache(client: PyrightClient, workspace: Path) -> None:
+    text = "from shop.base import Base\nBase()."
+    path = workspace / "cached.py"
+    first = members(client, path, text)
+    before = client.stats()
+    second = members(client, path, text)
+    after = client.stats()
+    assert first is not None and second == first
+    assert after["cache_hits"] == before["cache_hits"] + 1
+    assert after["requests"] == before["requests"]
+
+
+@needs_pyright
+def test_concurrent_callers(client: PyrightClient, workspace: Path) -> None:
+    texts = [f"from shop.cart import Cart\nitem{i} = Cart()\nitem{i}." for i in range(4)]
+    results: dict[int, MemberSet | None] = {}
+
+    def ask(index: int) -> None:
+        path = workspace / f"thread_{index % 2}.py"  # two threads share each document
+        for _ in range(3):
+            results[index] = members(client, path, texts[index])
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(r is not None and {"add_item", "save"} <= r.names for r in results.values())
+    assert len(results) == 4
+
+
+@needs_pyright
+def test_hover_shows_signature(client: PyrightClient, workspace: Path) -> None:
+    text = "from shop.cart import Cart\nCart().add_item"
+    hover = client.hover(workspace / "main.py", text, 1, 10)
+    assert hover is not None and "add_item" in hover
+
+
+@needs_pyright
+def test_killed_server_restarts_lazily(workspace: Path) -> None:
+    with PyrightClient(workspace, timeout=20.0) as pyright:
+        assert members(pyright, workspace / "main.py", '"x".') is not None
+        pid = pyright.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10.0
+        while pyright.running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not pyright.running
+        result = members(pyright, workspace / "main.py", CART_USE)
+        assert result is not None and "add_item" in result.names
+        assert pyright.pid not in (None, pid)
+        assert pyright.stats()["restarts"] == 1
+
+
+@needs_pyright
+def test_shutdown_is_idempotent(workspace: Path) -> None:
+    pyright = PyrightClient(workspace, timeout=20.0)
+    pyright.start()
+    assert pyright.running
+    pyright.shutdown()
+    pyright.shutdown()
+    assert not pyright.running
+    assert members(pyright, workspace / "main.py", '"x".') is None
+
+
+# -- robustness without pyright -----------------------------------------------------------
+FAKE_SERVER = textwrap.dedent('''\
+    import json, sys
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    def send(payload):
+        body = json.dumps(payload).encode()
+        stdout.write(b"Content-Length: %d\\r\\n\\r\\n" % len(body) + body)
+        stdout.flush()
+    while True:
+        length = None
+        while True:
+            line = stdin.readline()
+            if not line:
+                sys.exit(0)
+            if not line.strip():
+                break
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        message = json.loads(stdin.read(length))
+        method = message.get("method")
+        if method == "initialize":
+            send({"jsonrpc": "2.0", "method": "workspace/configuration", "id": "c1",
+                  "params": {"items": [{"section": "python.analysis"}]}})
+            send({"jsonrpc": "2.0", "id": message["id"], "result": {"capabilities": {}}})
+        elif method == "shutdown":
+            send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+        elif method == "exit":
+            sys.exit(0)
+        elif method == "textDocument/hover":
+            send({"jsonrpc": "2.0", "id": message["id"],
+                  "error": {"code": -32603, "message": "boom"}})
+        # completions are never answered
+''')
+
+
+def test_timeouts_and_errors_return_none(tmp_path: Path) -> None:
+    server = tmp_path / "fake_server.py"
+    server.write_text(FAKE_SERVER)
+    pyright = PyrightClient(tmp_path, timeout=0.2, command=[sys.executable, str(server)])
+    with pyright:
+        path = tmp_path / "main.py"
+        assert pyright.hover(path, "x", 0, 1) is None
+        assert pyright.member_names(path, '"x".', 0, 4) is None
+        assert pyright.completions(path, '"y".', 0, 4) is None
+        stats = pyright.stats()
+        assert stats["timeouts"] == 2 and stats["errors"] == 1
+        assert stats["cache_hits"] == 0
+        assert pyright.member_names(path, "z.", 0, 2) is None  # third timeout: killed
+        assert not pyright.running
+        assert pyright.hover(path, "x", 0, 1) is None  # restarted lazily
+        assert pyright.stats()["restarts"] == 1
+
+
+def test_missing_server_gives_up(tmp_path: Path) -> None:
+    pyright = PyrightClient(tmp_path, command=[str(tmp_path / "no-such-server")])
+    for _ in range(6):
+        assert pyright.member_names(tmp_path / "a.py", "a.", 0, 2) is None
+    stats = pyright.stats()
+    assert stats["gave_up"] == 1 and stats["restarts"] == 3
+    pyright.shutdown()
+    pyright.shutdown()
+
+
+# -- protocol helpers ---------------------------------------------------------------------
+def test_framing_round_trip() -> None:
+    payloads = [{"jsonrpc": "2.0", "id": 1, "result": {"text": "é😀"}},
+                {"jsonrpc": "2.0", "method": "x", "params": None}]
+    stream = io.BytesIO(b"".join(encode_message(p) for p in payloads))
+    assert [read_message(stream), read_message(stream)] == payloads
+    assert read_message(stream) is None
+
+
+def test_utf16_columns() -> None:
+    line = 'a = "😀é"; a.'
+    assert utf16_column(line, len(line)) == len(line) + 1
+    assert python_column(line, utf16_column(line, len(line))) == len(line)
+    assert python_column("abc", 2) == 2
+    assert range_text("x\n😀 name = 1", {"start": {"line": 1, "character": 3},
+                                         "end": {"line": 1, "character": 7}}) == "name"
+    assert range_text("x", {"start": {"line": 5, "character": 0},
+                            "end": {"line": 5, "character": 1}}) == ""
+
+
+def test_deprecated_name_from_range_or_message() -> None:
+    diagnostic = {"range": {"start": {"line": 0, "character": 4},
+                            "end": {"line": 0, "character": 11}},
+                  "message": 'The method "old_api" is deprecated', "tags": [2]}
+    assert deprecated_name(diagnostic, "obj.old_api()") == "old_api"
+    assert deprecated_name(diagnostic, None) == "old_api"
+    assert deprecated_name({**diagnostic, "tags": [1]}, "obj.old_api()") is None
+
+
+def test_member_set_filters_and_flags() -> None:
+    result = parse_completions({"isIncomplete": True, "items": [
+        {"label": "save", "kind": 2}, {"label": "if", "kind": 14},
+        {"label": "name=", "kind": 5}, {"label": "__doc__", "kind": 6},
+        {"label": "x", "kind": 6, "textEdit": {"newText": "y"}}]})
+    members = member_set(result)
+    assert members.names == {"save", "__doc__", "y"}
+    assert members.complete and members.incomplete
+    assert not looks_complete(frozenset())
+    assert not looks_complete(frozenset({"__class__", "__doc__"}))
+    assert not looks_complete(frozenset({"save", "__getattr__"}))
+    assert parse_completions(None) == ((), False)
