@@ -141,13 +141,14 @@ def _rate(count: int, total: int) -> float | None:
 
 def summarize(tasks: list[Task], cold: Mapping[str, Mapping[str, object]],
               warm: Mapping[str, Mapping[str, object]], known: Mapping[str, set[str]],
-              rejected: set[tuple[str, str]]) -> dict[str, object]:
+              rejected: set[tuple[str, str]] | None) -> dict[str, object]:
     """Metrics of one model × mode run.
 
     cold/warm: task id → the `tether eval` output record of the cold request and its warm twin.
     known: repo → identifiers of its sources (lenient check). rejected: (task id, prediction)
-    pairs pyright flags (strict check). Quality metrics use the cold completions; invented
-    rates are over all repo tasks (empty predictions are neither correct nor invented)."""
+    pairs pyright flags (strict check; None when it did not run). Quality metrics use the cold
+    completions; invented rates are over all repo tasks (empty predictions are neither correct
+    nor invented)."""
     repo = [t for t in tasks if t.kind == "repo" and t.id in cold]
     deprecation = [t for t in tasks if t.kind == "deprecation" and t.id in cold]
     predicted = {t.id: leading_identifier(str(cold[t.id].get("completion", ""))) for t in tasks
@@ -156,7 +157,8 @@ def summarize(tasks: list[Task], cold: Mapping[str, Mapping[str, object]],
     empty = sum(not predicted[t.id] for t in repo)
     wrong = [t for t in repo if predicted[t.id] and predicted[t.id] != t.expected]
     lenient = sum(predicted[t.id] not in known.get(t.repo, set()) for t in wrong)
-    strict = sum((t.id, predicted[t.id]) in rejected for t in wrong)
+    strict = None if rejected is None else sum((t.id, predicted[t.id]) in rejected
+                                               for t in wrong)
     written = sum(predicted[t.id] == t.deprecated for t in deprecation)
     first_seen: set[tuple[str, str]] = set()
     cold_first = []
@@ -171,7 +173,8 @@ def summarize(tasks: list[Task], cold: Mapping[str, Mapping[str, object]],
     same = sum(cold[t.id].get("completion") == warm[t.id].get("completion") for t in agree)
     return {
         "n": len(repo), "nim": _rate(exact, len(repo)),
-        "invented_strict": _rate(strict, len(repo)), "invented_lenient": _rate(lenient, len(repo)),
+        "invented_strict": None if strict is None else _rate(strict, len(repo)),
+        "invented_lenient": _rate(lenient, len(repo)),
         "empty": _rate(empty, len(repo)),
         "deprecation_n": len(deprecation),
         "deprecated_written": _rate(written, len(deprecation)),

@@ -90,6 +90,7 @@ class Completer:
         self._runtime = runtime
         self._runtime_lock = threading.Lock()
         self._vocabulary: VocabularyIndex | None = None
+        self.last_prompt: list[int] = []  # the most recent prompt's tokens, for diagnostics
         self._pyright: dict[Path, PyrightClient] = {}
 
     @property
@@ -144,13 +145,14 @@ class Completer:
             context_text = pack.text + (f"# {request.path}\n" if pack.text else "")
             sources = pack.sources
             if mode in ("grounded", "blind"):
-                monitor = self._monitor(index, module, request, prefix, mode == "blind")
+                monitor = self.build_monitor(index, module, request, prefix, mode == "blind")
         hint = ""
         if receiver is not None and receiver.known:
             indent = prefix.rsplit("\n", 1)[-1]
             hint = member_hint(receiver, indent[: len(indent) - len(indent.lstrip())])
         prompt_prefix = window.cut(prefix, hint)
         prompt = runtime.build_prompt(prompt_prefix, suffix, context_text)
+        self.last_prompt = prompt
         generation = runtime.generate(
             prompt, max_tokens=self.settings.max_tokens,
             should_stop=lambda generated: should_stop(ctx, generated, multiline),
@@ -179,7 +181,7 @@ class Completer:
             log.exception("receiver analysis failed for %s", request.path)
             return None
 
-    def _monitor(self, index: WorkspaceIndex, module: str, request: CompletionRequest,
+    def build_monitor(self, index: WorkspaceIndex, module: str, request: CompletionRequest,
                  prefix: str, type_blind: bool) -> Monitor:
         runtime = self.runtime
         if self._vocabulary is None:

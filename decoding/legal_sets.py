@@ -143,7 +143,7 @@ class LegalSetProvider:
         return LegalSet(frozenset(names), "index", _deprecations(exports))
 
     def _argument(self, callee: str, text: str, line: int,
-                  visible: frozenset[str]) -> LegalSet:
+                  visible: frozenset[str]) -> LegalSet | None:
         target = self._callable(callee, text, line)
         if target is None:
             return LegalSet(visible, "scope", allows_expression=True)
@@ -152,13 +152,12 @@ class LegalSetProvider:
             init = self.lookup.member(target.qualname, "__init__")
             params = init.params if init is not None else []
         if any(p.kind == ParamKind.VAR_KEYWORD for p in params):
-            keywords = None
-        else:
-            keywords = frozenset(p.name for p in params if p.kind not in (
-                ParamKind.POSITIONAL_ONLY, ParamKind.VAR_POSITIONAL) and p.name not in (
-                "self", "cls"))
-        return LegalSet(visible | (keywords or frozenset()), "index",
-                        keyword_params=keywords, allows_expression=True)
+            return None  # `**kwargs` accepts any keyword: the name being written is free
+        keywords = frozenset(p.name for p in params if p.kind not in (
+            ParamKind.POSITIONAL_ONLY, ParamKind.VAR_POSITIONAL) and p.name not in (
+            "self", "cls"))
+        return LegalSet(visible | keywords, "index", keyword_params=keywords,
+                        allows_expression=True)
 
     def _callable(self, callee: str, text: str, line: int) -> Symbol | None:
         head, _, name = callee.rpartition(".")

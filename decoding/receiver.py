@@ -14,7 +14,7 @@ from tree_sitter import Node
 
 from index.lookups import SymbolLookup
 from index.models import Symbol, SymbolKind
-from index.parsing import named_children, parse, text
+from index.parsing import named_children, parse, text, with_placeholder_line
 
 _IDENT_TAIL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 _TYPE_WRAPPERS = ("Optional", "typing.Optional", "Final", "typing.Final", "ClassVar",
@@ -73,9 +73,8 @@ class ReceiverResolver:
         expression = receiver_expression(lines[line][:character])
         if expression is None:
             return None
-        root = parse(source.encode("utf-8", errors="surrogatepass")).root_node
-        offset = len("\n".join(lines[:line]).encode("utf-8", errors="surrogatepass")) + (
-            1 if line else 0) + len(lines[line][:character].encode("utf-8", "surrogatepass"))
+        stand_in, offset = with_placeholder_line(source, line)
+        root = parse(stand_in.encode("utf-8", errors="surrogatepass")).root_node
         receiver = self._resolve_chain(module, root, offset, _split_chain(expression))
         receiver.expression = expression
         return receiver
@@ -272,7 +271,7 @@ def _constructor_name(value: str) -> str | None:
 
 
 def _enclosing_function(root: Node, offset: int) -> Node | None:
-    node = root.descendant_for_byte_range(max(0, offset - 1), max(0, offset - 1))
+    node = root.descendant_for_byte_range(offset, offset)
     while node is not None:
         if node.type == "function_definition":
             return node

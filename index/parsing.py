@@ -84,3 +84,20 @@ def _clean_docstring(doc: str) -> str:
     margin = min(indents) if indents else 0
     cleaned = [lines[0].strip(), *(line[margin:].rstrip() for line in lines[1:])]
     return "\n".join(cleaned).strip()
+
+
+def with_placeholder_line(source: str, line: int) -> tuple[str, int]:
+    """The source up to (not including) `line`, plus a `pass` statement at that line's
+    indentation; returns it with the byte offset of the placeholder.
+
+    Text typed up to a cursor is usually incomplete (`foo(bar.`), and tree-sitter's error
+    recovery can then detach the enclosing function from the tree. Scope questions about
+    the cursor only need the lines above it, so they are asked of this well-formed stand-in.
+    """
+    lines = source.split("\n")
+    line = max(0, min(line, len(lines) - 1))
+    current = lines[line]
+    indent = current[: len(current) - len(current.lstrip())]
+    head = "\n".join(lines[:line]) + ("\n" if line else "")
+    placeholder = f"{head}{indent}pass\n"
+    return placeholder, len((head + indent).encode("utf-8", errors="surrogatepass"))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from index.parsing import named_children, parse, text
+from index.parsing import named_children, parse, text, with_placeholder_line
 
 BUILTIN_NAMES: frozenset[str] = frozenset(name for name in dir(builtins)
                                           if not name.startswith("_")) | {"__name__", "__file__"}
@@ -25,10 +25,11 @@ class ScopedName:
 
 
 def names_in_scope(source: str, line: int, character: int) -> list[ScopedName]:
-    """Visible names, innermost scope first; each name appears once."""
-    encoded = source.encode("utf-8", errors="surrogatepass")
-    root = parse(encoded).root_node
-    offset = _byte_offset(source, line, character)
+    """Visible names at the start of `line`, innermost scope first, each name once. Scope is
+    judged from the lines above the cursor (see `with_placeholder_line`), so `character`
+    only documents the position; names bound earlier on the same line are not included."""
+    stand_in, offset = with_placeholder_line(source, line)
+    root = parse(stand_in.encode("utf-8", errors="surrogatepass")).root_node
     chain = _enclosing_scopes(root, offset)
     seen: set[str] = set()
     found: list[ScopedName] = []
@@ -55,14 +56,6 @@ def names_in_scope(source: str, line: int, character: int) -> list[ScopedName]:
     for name in sorted(BUILTIN_NAMES):
         add(name, "builtin")
     return found
-
-
-def _byte_offset(source: str, line: int, character: int) -> int:
-    lines = source.split("\n")
-    line = max(0, min(line, len(lines) - 1)) if lines else 0
-    before = "\n".join(lines[:line])
-    prefix = before + ("\n" if line else "") + lines[line][:character] if lines else ""
-    return len(prefix.encode("utf-8", errors="surrogatepass"))
 
 
 def _enclosing_scopes(root: Node, offset: int) -> list[Node]:

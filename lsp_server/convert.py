@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -116,11 +117,22 @@ def _typed(line: str, character: int) -> str:
     return prefix[start:]
 
 
-def resolved_item(item: types.CompletionItem, symbol: Symbol | None) -> types.CompletionItem:
+def resolved_item(item: types.CompletionItem, symbol: Symbol | None,
+                  capabilities: types.ClientCapabilities) -> types.CompletionItem:
     if symbol is not None:
-        item.documentation = types.MarkupContent(types.MarkupKind.Markdown,
-                                                 symbol_markdown(symbol))
+        completion = capabilities.text_document.completion if (
+            capabilities.text_document) else None
+        options = completion.completion_item if completion is not None else None
+        formats = options.documentation_format if options is not None else None
+        item.documentation = _markup(symbol_markdown(symbol), formats)
     return item
+
+
+def _markup(text: str, formats: Sequence[types.MarkupKind] | None) -> types.MarkupContent:
+    """Markdown unless the client says it only takes plain text."""
+    kind = types.MarkupKind.PlainText if formats and types.MarkupKind.Markdown not in (
+        formats) else types.MarkupKind.Markdown
+    return types.MarkupContent(kind, text)
 
 
 # -- hover ----------------------------------------------------------------------------------
@@ -161,11 +173,13 @@ def deprecation_text(symbol: Symbol) -> str:
     return text
 
 
-def hover(symbol: Symbol | None) -> types.Hover | None:
+def hover(symbol: Symbol | None,
+          capabilities: types.ClientCapabilities) -> types.Hover | None:
     if symbol is None:
         return None
-    return types.Hover(contents=types.MarkupContent(types.MarkupKind.Markdown,
-                                                    symbol_markdown(symbol)))
+    hover_caps = capabilities.text_document.hover if capabilities.text_document else None
+    formats = hover_caps.content_format if hover_caps is not None else None
+    return types.Hover(contents=_markup(symbol_markdown(symbol), formats))
 
 
 # -- diagnostics and quick fixes ------------------------------------------------------------

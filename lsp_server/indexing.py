@@ -5,7 +5,10 @@ one index thread; progress callbacks hop back to the protocol loop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +24,14 @@ if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer
 
 log = logging.getLogger(__name__)
+INDEX_NICENESS = 10
+
+
+def _background_priority() -> None:
+    """Indexing yields the CPU to the model thread (Linux sets niceness per thread; threads
+    this one starts, such as torch's, inherit it)."""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), INDEX_NICENESS)
 
 
 class ProgressReporter:
@@ -76,7 +87,8 @@ class IndexingController:
         self.server = server
         self.session = session
         self.on_indexed = on_indexed
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tether-index")
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tether-index",
+                                           initializer=_background_priority)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def schedule(self, roots: list[Path]) -> None:

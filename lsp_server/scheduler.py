@@ -10,6 +10,7 @@ the generation stops within one decoding step.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
 from collections.abc import Callable
@@ -75,10 +76,9 @@ class CompletionScheduler:
         the generation in progress stops, waiting at most `timeout_s`."""
         self.cancel_all()
         if final is not None:
-            try:
+            # closing must not fail: the process is about to exit
+            with contextlib.suppress(Exception):
                 self.executor.submit(final).result(timeout=timeout_s)
-            except Exception:  # closing must not fail: the process is about to exit
-                pass
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 

@@ -31,6 +31,7 @@ from lsp_server.settings import SettingsStore, TetherSettings, pyproject_default
 
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"
+MODEL_WAIT_IN_MENU_S = 2.0  # a completion menu does not wait longer for the model's item
 _MESSAGE_TYPES = {logging.ERROR: types.MessageType.Error,
                   logging.WARNING: types.MessageType.Warning,
                   logging.INFO: types.MessageType.Info}
@@ -174,11 +175,17 @@ class TetherServer(LanguageServer):
     def document(self, uri: str) -> Document | None:
         return self.documents.get(uri) if self.documents is not None else None
 
-    async def generate(self, doc: Document, position: types.Position) -> str | None:
+    async def generate(self, doc: Document, position: types.Position,
+                       timeout_s: float | None = None) -> str | None:
+        """The model's completion; None when superseded or (with `timeout_s`) too slow, in
+        which case the generation is cancelled."""
         assert self.session is not None
         work = partial(self.session.complete, doc.path, doc.text, position.line,
                        position.character)
-        return await self.scheduler.submit(doc.uri, work)
+        try:
+            return await asyncio.wait_for(self.scheduler.submit(doc.uri, work), timeout_s)
+        except TimeoutError:
+            return None
 
     def close(self) -> None:
         """Stop background work and release the model (idempotent)."""
@@ -304,7 +311,7 @@ async def completion(ls: TetherServer, params: types.CompletionParams) -> types.
     position = convert.clamp_position(doc.text, params.position)
     members, text = await asyncio.gather(
         documents.run(session.members, doc.path, doc.text, position.line, position.character),
-        ls.generate(doc, position))
+        ls.generate(doc, position, MODEL_WAIT_IN_MENU_S))
     return convert.completion_list(text, members, doc, position, ls.client_capabilities)
 
 
@@ -317,7 +324,7 @@ async def completion_item_resolve(ls: TetherServer,
     if path is None or not data.get("qualname"):
         return item
     symbol = await documents.run(session.describe, path, str(data["qualname"]))
-    return convert.resolved_item(item, symbol)
+    return convert.resolved_item(item, symbol, ls.client_capabilities)
 
 
 # -- docs, deprecations, fixes --------------------------------------------------------------
@@ -330,8 +337,9 @@ async def hover(ls: TetherServer, params: types.HoverParams) -> types.Hover | No
     if doc is None or not doc.python:
         return None
     position = convert.clamp_position(doc.text, params.position)
-    return convert.hover(await documents.run(session.hover, doc.path, doc.text,
-                                             position.line, position.character))
+    symbol = await documents.run(session.hover, doc.path, doc.text, position.line,
+                                 position.character)
+    return convert.hover(symbol, ls.client_capabilities)
 
 
 @SERVER.feature(types.TEXT_DOCUMENT_CODE_ACTION, _ACTIONS)

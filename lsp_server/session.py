@@ -117,8 +117,7 @@ class Session:
                 index = self.registry.get(root, progress)
             else:
                 index.index_all(progress, embeddings=False)
-            for path in list(self.buffers):
-                self.sync_buffer(path)
+            self.sync_all()
             return index.store.counts()
         except Exception as error:
             self._error(f"indexing {root} failed: {error}")
@@ -160,6 +159,12 @@ class Session:
         with self._buffer_lock:
             return index.set_buffer(location.rel, text)
 
+    def sync_all(self) -> None:
+        """Every open buffer into the index now, ahead of its debounced refresh (analysis
+        must see an edit made a moment ago in another file)."""
+        for path in list(self.buffers):
+            self.sync_buffer(path)
+
     def close_buffer(self, path: Path) -> None:
         self.buffers.pop(path, None)
         found = self._located_index(path)
@@ -186,6 +191,7 @@ class Session:
         found = self._python(path)
         if found is None:
             return None
+        self.sync_all()
         return analysis.symbol_at(found[1], found[0].module or "", text, line, char)
 
     def deprecated_uses(self, path: Path, text: str) -> list[analysis.DeprecatedUse]:
@@ -208,7 +214,7 @@ class Session:
         found = self._python(path)
         if found is None:
             return []
-        self.sync_buffer(path)
+        self.sync_all()
         return analysis.member_completions(found[1], found[0].module or "", text, line, char)
 
     def describe(self, path: Path, qualname: str) -> Symbol | None:
@@ -256,9 +262,9 @@ class Session:
         return result.text
 
     def warm_up(self, path: Path) -> None:
-        """Build what the first completion in this buffer's folder needs (the model, the
-        grounded mode's tables, the type oracle) without generating: the request is
-        cancelled before its first step."""
+        """Do, once per folder, what the first completion there would pay for: load the
+        model, build the grounded mode's tables, start the type oracle and evaluate this
+        buffer's prompt (kept in the cache), by completing one token at its end."""
         location = self.locate(path)
         text = self.buffers.get(path)
         if location is None or location.root in self.warmed or text is None:
@@ -266,13 +272,17 @@ class Session:
         if self.index_for(location.root) is None or not self.load_model():
             return
         self.warmed.add(location.root)
-        cancel = threading.Event()
-        cancel.set()
+        lines = text.split("\n")
+        settings = self.completer.settings
+        saved, settings.max_tokens = settings.max_tokens, 1
         started = time.perf_counter()
         try:
-            self._complete(self._request(path, text, 0, 0), cancel)
+            self._complete(self._request(path, text, len(lines) - 1, len(lines[-1])),
+                           threading.Event())
         except Exception:
             log.exception("warming up for %s failed", location.root)
+        finally:
+            settings.max_tokens = saved
         log.info("ready to complete in %s (%.0f ms)", location.root,
                  (time.perf_counter() - started) * 1000)
 

@@ -8,13 +8,17 @@ reuse the file.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from decoding.completer import Completer, CompleterSettings
 from decoding.model_files import resolve_model
 from decoding.runtime import ModelRuntime
+from index.config import IndexConfig
+from index.registry import WorkspaceRegistry
 
 TEST_N_CTX = 2048
 
@@ -39,3 +43,27 @@ def fresh_runtime(model_runtime: ModelRuntime) -> ModelRuntime:
     """``model_runtime`` with an empty KV cache and no saved document states."""
     model_runtime.reset()
     return model_runtime
+
+
+SHOP_FIXTURE = Path(__file__).parent / "fixtures" / "shop_repo"
+
+
+@pytest.fixture(scope="session")
+def shop_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the shop fixture repository, shared by the completion tests."""
+    root = tmp_path_factory.mktemp("shop") / "shop_repo"
+    shutil.copytree(SHOP_FIXTURE, root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def completer(model_runtime: ModelRuntime,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Completer]:
+    """A completer on the shared model runtime, with its own index cache."""
+    config = IndexConfig(cache_dir=tmp_path_factory.mktemp("completer-cache"))
+    registry = WorkspaceRegistry(config)
+    engine = Completer(CompleterSettings(max_tokens=24), registry, runtime=model_runtime)
+    yield engine
+    for client in engine._pyright.values():
+        client.shutdown()
+    registry.close()

@@ -148,7 +148,7 @@ def test_embeddings_cached_by_content_hash(shop: WorkspaceIndex) -> None:
 
 def test_names_in_scope() -> None:
     source = (FIXTURE / "scripts" / "run.py").read_text()
-    visible = {n.name: n.scope for n in names_in_scope(source, 7, 8)}
+    visible = {n.name: n.scope for n in names_in_scope(source, 8, 8)}
     assert visible["cart"] == "local" and visible["item"] == "local"
     assert visible["C"] == "import" and visible["s"] == "import"
     assert visible["main"] == "module" and visible["len"] == "builtin"

@@ -33,10 +33,7 @@ CODE_A = (
     "    for dirpath, _dirnames, filenames in os.walk(root):\n"
 )
 CODE_B = (
-    "class Stack:\n"
-    "    def __init__(self):\n"
-    "        self.items = []\n\n"
-    "    def push(self, item):\n"
+    "class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, item):\n"
 )
 
 

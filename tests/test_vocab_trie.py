@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from decoding import vocab_trie
 from decoding.vocab_trie import (
     LegalNames,
     TokenMask,
@@ -109,6 +110,14 @@ def oracle(
         if ok:
             out.add(tid)
     return out
+
+
+@pytest.fixture(autouse=True, params=["python-walk", "numpy-walk"])
+def walk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run every test with both implementations of the legal-names walk."""
+    threshold = 10**9 if request.param == "python-walk" else 1
+    monkeypatch.setattr(vocab_trie, "VECTOR_MIN_NAMES", threshold)
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -325,7 +334,7 @@ def test_randomized_against_oracle() -> None:
     pieces += [b"(", b")", b" ", b".", b"\xe9", b"\xc3"]
     special = {0, 3}
     trie = VocabularyTrie(pieces, special)
-    for _ in range(25):
+    for _ in range(15):
         names = {
             "".join(rng.choices(alphabet[:4], k=rng.randint(1, 3)))
             + "".join(rng.choices(alphabet, k=rng.randint(0, 6)))
@@ -421,15 +430,29 @@ def real_runtime(request: pytest.FixtureRequest) -> Any:
         pytest.skip(f"embedded model unavailable: {exc}")
 
 
-def test_real_vocabulary(real_runtime: Any) -> None:
+REAL_NAMES = ["list_python_files", "filenames", "dirpath", "os", "result", "root", "walk"]
+REAL_STEPS = [("", True), ("", False), ("list_", False), ("list_python_files", False)]
+
+
+@pytest.fixture(scope="module")
+def real_expected(real_runtime: Any) -> list[set[int]]:
+    """Oracle answers on the real vocabulary (computed once for both walks)."""
+    pieces = real_runtime.token_pieces()
+    special = set(real_runtime.vocab.control_ids)
+    return [
+        oracle(pieces, special, REAL_NAMES, partial, allow_leading_space=space)
+        for partial, space in REAL_STEPS
+    ]
+
+
+def test_real_vocabulary(real_runtime: Any, real_expected: list[set[int]]) -> None:
     pieces: list[bytes] = real_runtime.token_pieces()
     special = set(real_runtime.vocab.control_ids)
     trie = VocabularyTrie.cached(pieces, special)
-    names = ["list_python_files", "filenames", "dirpath", "os", "result", "root", "walk"]
-    legal = LegalNames(names)
-    for partial, space in (("", True), ("", False), ("list_", False), ("list_python_files", False)):
+    legal = LegalNames(REAL_NAMES)
+    for (partial, space), expected in zip(REAL_STEPS, real_expected, strict=True):
         got = ids(allowed_tokens(trie, legal, partial, allow_leading_space=space))
-        assert got == oracle(pieces, special, names, partial, allow_leading_space=space)
+        assert got == expected
         assert got and not got & special
     # The tokenizer's own spelling of the name is reachable step by step.
     tokens = real_runtime.tokenize(" list_python_files(")

@@ -1,0 +1,127 @@
+"""The completion engine on the shop fixture: real llama.cpp, real index, real pyright."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from decoding.completer import Completer, CompleterSettings, CompletionRequest
+from decoding.model_files import ModelLoadError, ModelNotFoundError
+
+RUN_PY = "scripts/run.py"
+
+
+def cut_before(root: Path, rel: str, marker: str, insert: str) -> tuple[str, int, int]:
+    """The file's text up to `marker` with `insert` typed there; returns (text, line, char)."""
+    source = (root / rel).read_text()
+    text = source[: source.index(marker)] + insert
+    lines = text.split("\n")
+    return text, len(lines) - 1, len(lines[-1])
+
+
+def request(root: Path, text: str, line: int, character: int, mode: str,
+            rel: str = RUN_PY) -> CompletionRequest:
+    return CompletionRequest(root, rel, text, line, character, mode)
+
+
+def test_plain_mode_uses_no_repository_context(completer: Completer, shop_root: Path) -> None:
+    text, line, char = cut_before(shop_root, RUN_PY, "    return s.checkout", "    cart.")
+    result = completer.complete(request(shop_root, text, line, char, "plain"))
+    assert result.mode == "plain" and result.context_sources == []
+    assert result.receiver is None
+    assert "\n" not in result.text  # an inline position completes one line at most
+
+
+def test_rag_mode_puts_the_receiver_and_its_definition_in_the_prompt(
+        completer: Completer, shop_root: Path) -> None:
+    text, line, char = cut_before(shop_root, RUN_PY, "    return s.checkout", "    cart.")
+    result = completer.complete(request(shop_root, text, line, char, "rag"))
+    assert result.receiver == "shop.models.Cart"
+    assert any("shop.models.Cart" in source for source in result.context_sources)
+    prompt = completer.runtime.detokenize(completer.last_prompt)
+    assert "def add_item(self, item: Item, quantity: int = 1) -> None" in prompt
+    assert "# cart: Cart has" in prompt  # the receiver hint right above the cursor line
+
+
+def test_warm_request_reuses_the_evaluated_prefix(completer: Completer, shop_root: Path) -> None:
+    text, line, char = cut_before(shop_root, RUN_PY, "    return s.checkout", "    cart.")
+    first = completer.complete(request(shop_root, text, line, char, "rag"))
+    typed = completer.complete(request(shop_root, text + "a", line, char + 1, "rag"))
+    assert typed.reused_tokens > 0
+    assert typed.prompt_tokens - typed.reused_tokens < first.prompt_tokens // 4
+
+
+def test_text_after_the_cursor_on_disk_never_reaches_the_prompt(
+        completer: Completer, shop_root: Path) -> None:
+    service = shop_root / "shop" / "service.py"
+    original = service.read_text()
+    service.write_text(original + "\n\ndef leaked_after_cursor_marker():\n    pass\n")
+    try:
+        text, line, char = cut_before(shop_root, "shop/service.py", "def shipping_cost",
+                                      "def shipping_cost(total: float) -> float:\n    return ")
+        completer.complete(request(shop_root, text, line, char, "rag", rel="shop/service.py"))
+        prompt = completer.runtime.detokenize(completer.last_prompt)
+        assert "leaked_after_cursor_marker" not in prompt
+        index = completer.registry.get(shop_root)
+        assert not index.lookup.by_name("leaked_after_cursor_marker")
+        hits = index.searcher.search("leaked after cursor marker", use_vectors=False)
+        assert all("leaked_after_cursor_marker" not in hit.text for hit in hits)
+    finally:
+        service.write_text(original)
+        completer.registry.get(shop_root).close_buffer("shop/service.py")
+
+
+def test_cancelled_request_returns_nothing_promptly(completer: Completer,
+                                                    shop_root: Path) -> None:
+    text, line, char = cut_before(shop_root, RUN_PY, "    return s.checkout", "    cart.")
+    cancel = threading.Event()
+    cancel.set()
+    result = completer.complete(request(shop_root, text, line, char, "rag"), cancel)
+    assert result.stop_reason == "cancelled" and result.text == ""
+    again = completer.complete(request(shop_root, text, line, char, "rag"))
+    assert again.stop_reason != "cancelled"  # the runtime stays usable
+
+
+def test_unknown_mode_is_rejected(completer: Completer, shop_root: Path) -> None:
+    with pytest.raises(ValueError, match="unknown mode"):
+        completer.complete(request(shop_root, "x = 1\n", 1, 0, "psychic"))
+
+
+def test_missing_and_corrupt_models_name_the_path(tmp_path: Path, shop_root: Path) -> None:
+    missing = tmp_path / "missing.gguf"
+    with pytest.raises(ModelNotFoundError, match=str(missing)):
+        Completer(CompleterSettings(model=str(missing))).complete(
+            request(shop_root, "x = 1\n", 1, 0, "plain"))
+    corrupt = tmp_path / "corrupt.gguf"
+    corrupt.write_bytes(b"GGUF" + b"\x00" * 64)
+    with pytest.raises(ModelLoadError, match=str(corrupt)):
+        Completer(CompleterSettings(model=str(corrupt))).complete(
+            request(shop_root, "x = 1\n", 1, 0, "plain"))
+
+
+def test_eval_cli_keeps_the_batch_contract(shop_root: Path, tmp_path: Path) -> None:
+    text, line, char = cut_before(shop_root, RUN_PY, "    return s.checkout", "    cart.")
+    tasks = tmp_path / "tasks.jsonl"
+    records = [
+        {"id": "first", "workspace": str(shop_root), "path": RUN_PY, "line": line,
+         "character": char, "text": text, "extra": "ignored"},
+        {"id": 2, "workspace": str(shop_root), "path": RUN_PY, "line": 0, "character": 0,
+         "text": ""},
+    ]
+    tasks.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "lsp_server", "eval", "--tasks", str(tasks), "--mode", "plain",
+         "--max-tokens", "8"],
+        capture_output=True, text=True, timeout=300, check=True,
+        env={**__import__("os").environ, "TETHER_CACHE_DIR": str(tmp_path / "cache")})
+    lines = done.stdout.strip().splitlines()
+    outputs = [json.loads(line) for line in lines]
+    assert [o["id"] for o in outputs] == ["first", 2]
+    assert all(set(o) == {"id", "completion", "latency_ms"} for o in outputs)
+    assert all(isinstance(o["latency_ms"], float) for o in outputs)
+    assert "task 1" in done.stderr  # progress goes to stderr only

@@ -1,0 +1,164 @@
+"""The monitor on the shop fixture: real vocabulary, real index, real pyright.
+
+Most tests "teacher-force" an intended text: at each step the logits favour the longest
+vocabulary token that continues the intended text, the monitor edits them, and the argmax
+is taken exactly as the runtime does. Legal code comes out unchanged; an invented or
+deprecated identifier cannot be spelled.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from decoding.completer import Completer, CompletionRequest
+from decoding.monitor import Monitor
+from decoding.runtime import ModelRuntime
+from index.module_names import module_name
+
+RUN_PY = "scripts/run.py"
+BODY_MARKER = "    return s.checkout(cart)"
+
+
+class Teacher:
+    """Greedy decoding steered towards an intended text, through a logits hook."""
+
+    def __init__(self, runtime: ModelRuntime) -> None:
+        self.runtime = runtime
+        self.by_first_char: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for token_id, piece in enumerate(runtime.token_pieces()):
+            try:
+                text = piece.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if text and not runtime.is_stop_token(token_id):
+                self.by_first_char[text[0]].append((token_id, text))
+
+    def run(self, monitor: Monitor, intended: str, max_steps: int = 60) -> str:
+        generated: list[int] = []
+        written = ""
+        for _ in range(max_steps):
+            remaining = intended[len(written):]
+            if not remaining:
+                break
+            logits = np.full(self.runtime.vocab_size, -10.0, dtype=np.float32)
+            for token_id, text in self.by_first_char.get(remaining[0], []):
+                if remaining.startswith(text):
+                    logits[token_id] = float(len(text))
+            monitor.logits_hook(generated, logits)
+            token = int(logits.argmax())
+            piece = self.runtime.token_pieces()[token].decode("utf-8", errors="replace")
+            if not np.isfinite(logits[token]) or not remaining.startswith(piece):
+                return written + piece  # the monitor steered away from the intended text
+            generated.append(token)
+            written += piece
+        return written
+
+
+@pytest.fixture(scope="module")
+def teacher(model_runtime: ModelRuntime) -> Teacher:
+    return Teacher(model_runtime)
+
+
+def monitor_at(completer: Completer, root: Path, text: str, rel: str = RUN_PY) -> Monitor:
+    index = completer.registry.get(root)
+    index.set_buffer(rel, text)
+    module, _ = module_name(index.root, rel)
+    lines = text.split("\n")
+    request = CompletionRequest(root, rel, text, len(lines) - 1, len(lines[-1]), "grounded")
+    return completer.build_monitor(index, module, request, text, type_blind=False)
+
+
+def body_prefix(root: Path) -> str:
+    source = (root / RUN_PY).read_text()
+    return source[: source.index(BODY_MARKER)] + "    "
+
+
+@pytest.mark.parametrize("intended", [
+    "cart.add_item(cart.total)\n    cart.save()\n",  # several positions, one generation
+    "cart.touch()",  # inherited from shop.base.Timestamped, another module
+    "cart.save(force=True)",  # inherited two levels up, keyword argument
+    "s.checkout(cart, pay=False)",  # module alias `import shop as s`
+    "cart.apply_discount(total, percent=5)",
+    "total = cart.owner.upper()",  # unknown-to-the-index receiver: pyright or free
+])
+def test_legal_code_passes_unchanged(completer: Completer, shop_root: Path, teacher: Teacher,
+                                     intended: str) -> None:
+    monitor = monitor_at(completer, shop_root, body_prefix(shop_root))
+    assert teacher.run(monitor, intended) == intended
+    assert monitor.stats.constrained_steps > 0
+
+
+@pytest.mark.parametrize(("intended", "legal_prefix"), [
+    ("cart.bogus_method()", "cart."),
+    ("cart.total_price", "cart.total"),  # a real name is a prefix; the invented tail is not
+    ("s.checkout_all(cart)", "s.checkout"),
+    ("cart.apply_discount(total, rate=5)", "cart.apply_discount(total, "),
+])
+def test_invented_identifiers_cannot_be_spelled(completer: Completer, shop_root: Path,
+                                                teacher: Teacher, intended: str,
+                                                legal_prefix: str) -> None:
+    monitor = monitor_at(completer, shop_root, body_prefix(shop_root))
+    written = teacher.run(monitor, intended)
+    assert written != intended
+    assert written.startswith(legal_prefix)
+
+
+def test_from_import_names_are_the_modules_exports(completer: Completer, shop_root: Path,
+                                                   teacher: Teacher) -> None:
+    prefix = "from shop.service import "
+    assert teacher.run(monitor_at(completer, shop_root, prefix), "compute_shipping\n") == (
+        "compute_shipping\n")
+    assert teacher.run(monitor_at(completer, shop_root, prefix), "compute_taxes\n") != (
+        "compute_taxes\n")
+
+
+def test_deprecated_method_gives_way_to_its_replacement(completer: Completer, shop_root: Path,
+                                                        teacher: Teacher) -> None:
+    monitor = monitor_at(completer, shop_root, body_prefix(shop_root))
+    written = teacher.run(monitor, "cart.add(item)")
+    assert not re.match(r"cart\.add\b(?!_)", written)
+    assert "add -> add_item" in monitor.avoided
+
+
+def test_unknown_receiver_is_left_unconstrained(completer: Completer, shop_root: Path,
+                                                teacher: Teacher) -> None:
+    prefix = body_prefix(shop_root).replace("def main():", "def main(anything):")
+    monitor = monitor_at(completer, shop_root, prefix)
+    intended = "anything.whatever_it_has()"
+    assert teacher.run(monitor, intended) == intended
+
+
+def test_cancellation_mid_constraint(completer: Completer, shop_root: Path,
+                                     model_runtime: ModelRuntime) -> None:
+    prefix = body_prefix(shop_root) + "cart."
+    monitor = monitor_at(completer, shop_root, prefix)
+    cancel = threading.Event()
+
+    def hook(generated: list[int], logits: np.ndarray) -> None:
+        monitor.logits_hook(generated, logits)
+        if monitor.stats.constrained_steps:
+            cancel.set()
+
+    prompt = model_runtime.build_prompt(prefix)
+    generation = model_runtime.generate(prompt, max_tokens=16, logits_hook=hook, cancel=cancel)
+    assert generation.stop_reason == "cancelled"
+    assert monitor.stats.constrained_steps == 1
+
+
+def test_grounded_completion_writes_only_existing_members(completer: Completer,
+                                                          shop_root: Path) -> None:
+    prefix = body_prefix(shop_root) + "cart."
+    lines = prefix.split("\n")
+    result = completer.complete(CompletionRequest(shop_root, RUN_PY, prefix, len(lines) - 1,
+                                                  len(lines[-1]), "grounded"))
+    index = completer.registry.get(shop_root)
+    members = {m.name for m in index.lookup.class_members("shop.models.Cart")}
+    name = re.match(r"[A-Za-z_]\w*", result.text)
+    assert name is not None and name.group(0) in members
+    assert result.constrained_steps > 0
