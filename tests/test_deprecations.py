@@ -7,12 +7,8 @@ import textwrap
 import pytest
 from tree_sitter import Node
 
-from index.deprecations import (
-    deprecation_for_definition,
-    module_deprecations,
-    parse_replacement,
-    parse_version,
-)
+from index.deprecation_text import parse_replacement, parse_version
+from index.deprecations import deprecation_for_definition, module_deprecations
 from index.models import Deprecation
 from index.parsing import docstring_of, parse, text
 
