@@ -13,7 +13,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from decoding.context import ContextBuilder, member_hint
+from decoding.healing import Healer, TokenTexts, healing_fragment
 from decoding.legal_sets import LegalSetProvider
 from decoding.model_files import DEFAULT_MODEL, embedded_model_for, resolve_model
 from decoding.monitor import Monitor, VocabularyIndex
@@ -21,7 +24,7 @@ from decoding.postprocess import CompletionContext, is_multiline_context, postpr
 from decoding.prompt_window import PrefixWindow, split_at
 from decoding.pyright_client import PyrightClient
 from decoding.receiver import Receiver, ReceiverResolver
-from decoding.runtime import ModelRuntime
+from decoding.runtime import LogitsHook, ModelRuntime
 from index.module_names import module_name
 from index.registry import WorkspaceRegistry
 from index.workspace import WorkspaceIndex
@@ -90,6 +93,7 @@ class Completer:
         self._runtime = runtime
         self._runtime_lock = threading.Lock()
         self._vocabulary: VocabularyIndex | None = None
+        self._token_texts: TokenTexts | None = None
         self.last_prompt: list[int] = []  # the most recent prompt's tokens, for diagnostics
         self._pyright: dict[Path, PyrightClient] = {}
 
@@ -133,7 +137,9 @@ class Completer:
         multiline = is_multiline_context(ctx)
         window = PrefixWindow(runtime.tokenize, self.settings.prefix_budget)
         context_text, sources, receiver = "", [], None
-        monitor = None
+        monitor: Monitor | None = None
+        index: WorkspaceIndex | None = None
+        module = ""
         if mode != "plain":
             index = self.registry.get(request.workspace)
             index.set_buffer(request.path, request.text)
@@ -144,28 +150,33 @@ class Completer:
             pack = builder.build(module, request.path, prefix, self.settings.context_budget)
             context_text = pack.text + (f"# {request.path}\n" if pack.text else "")
             sources = pack.sources
-            if mode in ("grounded", "blind"):
-                monitor = self.build_monitor(index, module, request, prefix, mode == "blind")
         hint = ""
         if receiver is not None and receiver.known:
             indent = prefix.rsplit("\n", 1)[-1]
             hint = member_hint(receiver, indent[: len(indent) - len(indent.lstrip())])
-        prompt_prefix = window.cut(prefix, hint)
-        prompt = runtime.build_prompt(prompt_prefix, suffix, context_text)
+        fragment = healing_fragment(prefix)
+        healed_prefix = prefix[: len(prefix) - len(fragment)]
+        if mode in ("grounded", "blind") and index is not None:
+            monitor = self.build_monitor(index, module, request, healed_prefix, mode == "blind")
+        hooks = [hook for hook in (self._healer(fragment), monitor) if hook is not None]
+        prompt = runtime.build_prompt(window.cut(healed_prefix, hint), suffix, context_text)
         self.last_prompt = prompt
         generation = runtime.generate(
-            prompt, max_tokens=self.settings.max_tokens,
-            should_stop=lambda generated: should_stop(ctx, generated, multiline),
-            logits_hook=monitor.logits_hook if monitor is not None else None,
-            cancel=cancel, doc_key=f"{request.workspace}:{request.path}")
-        text = "" if generation.stop_reason == "cancelled" else postprocess(
-            ctx, generation.text, multiline)
+            prompt, max_tokens=self.settings.max_tokens + len(fragment),
+            should_stop=lambda written: len(written) > len(fragment) and should_stop(
+                ctx, written[len(fragment):], multiline),
+            logits_hook=_chain(hooks), cancel=cancel,
+            doc_key=f"{request.workspace}:{request.path}")
+        raw = generation.text
+        healed = raw.startswith(fragment)
+        text = "" if generation.stop_reason == "cancelled" or not healed else postprocess(
+            ctx, raw[len(fragment):], multiline)
         return CompletionResult(
             text=text, mode=mode, model=self.model_name,
             latency_ms=(time.perf_counter() - started) * 1000,
             prompt_tokens=generation.prompt_tokens, reused_tokens=generation.reused_tokens,
             generated_tokens=len(generation.token_ids), tokens_per_s=generation.tokens_per_s,
-            stop_reason=generation.stop_reason, multiline=multiline, raw=generation.text,
+            stop_reason=generation.stop_reason, multiline=multiline, raw=raw,
             context_sources=sources,
             receiver=receiver.qualname if receiver is not None and receiver.known else None,
             avoided_deprecations=list(monitor.avoided) if monitor is not None else [],
@@ -180,6 +191,15 @@ class Completer:
         except Exception:  # analysis must never fail a completion
             log.exception("receiver analysis failed for %s", request.path)
             return None
+
+    def _healer(self, fragment: str) -> Healer | None:
+        if not fragment:
+            return None
+        runtime = self.runtime
+        if self._token_texts is None:
+            special = set(runtime.vocab.control_ids) | set(runtime.fim_template.stop_ids)
+            self._token_texts = TokenTexts(runtime.token_pieces(), special)
+        return Healer(self._token_texts, fragment, runtime.vocab.piece)
 
     def build_monitor(self, index: WorkspaceIndex, module: str, request: CompletionRequest,
                  prefix: str, type_blind: bool) -> Monitor:
@@ -206,3 +226,16 @@ class Completer:
                     return None
                 self._pyright[root] = client
             return client
+
+
+def _chain(hooks: list[Healer | Monitor]) -> LogitsHook | None:
+    if not hooks:
+        return None
+    if len(hooks) == 1:
+        return hooks[0].logits_hook
+
+    def run_all(generated: list[int], logits: np.ndarray) -> None:
+        for hook in hooks:
+            hook.logits_hook(generated, logits)
+
+    return run_all

@@ -15,7 +15,11 @@ KV-cache reuse:
 * Requests carry a ``doc_key``. When it changes, the live cache is snapshotted into a bounded
   LRU (:class:`decoding.runtime_states.StateCache`) and the snapshot -- or the live cache --
   sharing the longest prefix with the new prompt is used.
-* Sliding-window models (Gemma 3) are created with ``swa_full`` so any prefix can be reused.
+* Sliding-window models (Gemma 3) are created with ``swa_full`` so the live cache can be
+  truncated anywhere. Their *saved* states only hold the last ``n_swa`` positions of the
+  sliding layers (llama.cpp serializes no more), so before saving, the live cache is trimmed
+  to its last prompt minus one token, and a saved state is used only when the new prompt
+  extends all of it -- the common "switch back and keep typing" case.
 
 Thread safety: one generation at a time. ``generate``, ``reset``, ``forget_document`` and
 ``close`` serialize on an internal lock (a second caller blocks until the first finishes --
@@ -167,6 +171,8 @@ class ModelRuntime:
         )
         self._stop_ids = frozenset(self.vocab.control_ids | self.fim_template.stop_ids)
         self._cached: list[int] = []  # tokens in KV sequence 0, position i holds _cached[i]
+        self._prompt_len = 0  # prompt part of _cached (the rest was generated)
+        self.n_swa: int = h.n_swa
         self._doc_key: str | None = None
         self._states = StateCache(max_saved_states, max_saved_state_bytes)
 
@@ -263,6 +269,7 @@ class ModelRuntime:
         with self._lock:
             self._h.clear_memory()
             self._cached = []
+            self._prompt_len = 0
             self._doc_key = None
             self._states.clear()
 
@@ -274,6 +281,13 @@ class ModelRuntime:
     def _save_live(self) -> None:
         if self._doc_key is None or not self._cached:
             return
+        if self.n_swa > 0:
+            # A saved SWA state cannot be truncated later: keep only what the same prompt
+            # (re-sent when the user comes back) will reuse, i.e. all of it but the last token.
+            keep = min(len(self._cached), self._prompt_len - 1)
+            if keep <= 0 or not self._h.seq_rm(keep):
+                return
+            del self._cached[keep:]
         data = self._h.save_seq_state()
         if data is not None:
             self._states.put(self._doc_key, SavedState(tuple(self._cached), data))
@@ -286,7 +300,7 @@ class ModelRuntime:
         self._save_live()
         self._doc_key = doc_key
         live = common_prefix_len(self._cached, prompt)
-        key, saved_len = self._states.best_match(prompt)
+        key, saved_len = self._states.best_match(prompt, whole_only=self.n_swa > 0)
         if key is None or saved_len <= live:
             return False
         state = self._states.pop(key) if key == doc_key else self._states.get(key)
@@ -302,15 +316,18 @@ class ModelRuntime:
         """Drop cached tokens past the common prefix; return how many prompt tokens to reuse."""
         h = self._h
         n = min(common_prefix_len(self._cached, prompt), len(prompt) - 1)
+        if n > 0:
+            # A restored SWA state lacks sliding-layer positions before pos_min; keeping n
+            # tokens needs the window before n (llama-server's rule). Check before seq_rm,
+            # which may empty the sliding cache and hide the gap.
+            pos_min = h.seq_pos_min()
+            if pos_min > 0 and (self.n_swa <= 0 or pos_min > n - self.n_swa):
+                n = 0
         if n < len(self._cached):
-            if not h.seq_rm(n):
+            if n == 0 or not h.seq_rm(n):
                 h.clear_memory()
                 n = 0
             del self._cached[n:]
-        if n > 0 and h.seq_pos_min() > 0:  # part of the prefix was evicted (SWA)
-            h.clear_memory()
-            self._cached = []
-            n = 0
         return n
 
     def _resync_after_failure(self) -> None:
@@ -372,6 +389,7 @@ class ModelRuntime:
             t0 = time.perf_counter()
             restored = self._switch_document(prompt, doc_key)
             reused = self._trim_cache(prompt)
+            self._prompt_len = len(prompt)
             cancelled = False
             pos = reused
             while pos < len(prompt):

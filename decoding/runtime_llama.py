@@ -99,6 +99,7 @@ class LlamaHandles:
     batch: llama.llama_batch
     n_ctx: int
     n_batch: int
+    n_swa: int  # sliding-window size of the model's SWA layers, 0 when it has none
     metadata: dict[str, str]
     _tok: np.ndarray = field(init=False, repr=False)
     _pos: np.ndarray = field(init=False, repr=False)
@@ -250,5 +251,6 @@ def load_handles(
         batch=batch,
         n_ctx=int(llama.llama_n_ctx(ctx)),
         n_batch=n_batch,
+        n_swa=max(0, int(llama.llama_model_n_swa(model))),
         metadata=_read_metadata(model),
     )

@@ -1,9 +1,12 @@
 """Bounded LRU of saved per-document KV-cache states for :class:`decoding.runtime.ModelRuntime`.
 
 A saved state is the serialized KV cache of sequence 0 (``llama_state_seq_get_data``) plus the
-token ids it holds. The runtime keeps only the *live* document in the KV cache; when a request
-for another document arrives it snapshots the live one here and, if some snapshot shares a
-longer prefix with the new prompt than the live cache does, restores that one.
+token ids it holds. For sliding-window models llama.cpp serializes only the last ``n_swa``
+positions of the sliding layers, so such a state can be continued but not truncated.
+
+The runtime keeps only the *live* document in the KV cache; when a request for another
+document arrives it snapshots the live one here and, if some snapshot shares a longer prefix
+with the new prompt than the live cache does, restores that one.
 """
 
 from __future__ import annotations
@@ -74,13 +77,19 @@ class StateCache:
         self._states.clear()
         self._bytes = 0
 
-    def best_match(self, prompt: Sequence[int]) -> tuple[str | None, int]:
+    def best_match(
+        self, prompt: Sequence[int], *, whole_only: bool = False
+    ) -> tuple[str | None, int]:
         """Key of the saved state sharing the longest token prefix with ``prompt``, and that
-        length (``(None, 0)`` when nothing matches)."""
+        length (``(None, 0)`` when nothing matches). With ``whole_only`` a state counts only
+        if all its tokens are a proper prefix of ``prompt`` (sliding-window models: their
+        saved states cannot be truncated)."""
         best_key: str | None = None
         best_len = 0
         for key, state in self._states.items():
             n = common_prefix_len(state.tokens, prompt)
+            if whole_only and not n == len(state.tokens) < len(prompt):
+                continue
             if n > best_len:
                 best_key, best_len = key, n
         return best_key, best_len

@@ -1,0 +1,46 @@
+"""Token healing: the identifier fragment before the cursor is re-spelled by the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from decoding.healing import Healer, TokenTexts, healing_fragment
+from decoding.runtime import ModelRuntime
+
+
+@pytest.mark.parametrize(("prefix", "fragment"), [
+    ("    cart.ad", "ad"),
+    ("    return ch", " ch"),
+    ("    ch", "ch"),
+    ("x", "x"),
+    (" x", "x"),
+    ("    cart.", ""),
+    ("total = 1", ""),
+    ("", ""),
+])
+def test_healing_fragment(prefix: str, fragment: str) -> None:
+    assert healing_fragment(prefix) == fragment
+
+
+def test_healer_forces_the_fragment_then_lets_go(model_runtime: ModelRuntime) -> None:
+    special = set(model_runtime.vocab.control_ids)
+    texts = TokenTexts(model_runtime.token_pieces(), special)
+    healer = Healer(texts, "add_it", model_runtime.vocab.piece)
+    dot = model_runtime.tokenize(".", continuation=True)[0]
+    generated: list[int] = []
+    written = ""
+    for _ in range(8):
+        logits = np.zeros(model_runtime.vocab_size, dtype=np.float32)
+        logits[dot] = 100.0  # the model "wants" a dot, as an unhealed prompt makes it do
+        healer.logits_hook(generated, logits)
+        token = int(logits.argmax())
+        written += model_runtime.token_pieces()[token].decode()
+        generated.append(token)
+        if len(written) >= len("add_it"):
+            break
+    assert written.startswith("add_it")
+    logits = np.zeros(model_runtime.vocab_size, dtype=np.float32)
+    logits[dot] = 100.0
+    healer.logits_hook(generated, logits)
+    assert int(logits.argmax()) == dot  # once healed, the model is free again
