@@ -77,6 +77,9 @@ class CompletionResult:
     receiver: str | None = None
     avoided_deprecations: list[str] = field(default_factory=list)
     constrained_steps: int = 0
+    mask_ms: float = 0.0  # time spent in the monitor's logits hook
+    decode_ms: float = 0.0
+    legal_set_sources: dict[str, int] = field(default_factory=dict)  # index | pyright | ...
 
     def to_json(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -180,7 +183,10 @@ class Completer:
             context_sources=sources,
             receiver=receiver.qualname if receiver is not None and receiver.known else None,
             avoided_deprecations=list(monitor.avoided) if monitor is not None else [],
-            constrained_steps=monitor.constrained_steps if monitor is not None else 0)
+            constrained_steps=monitor.constrained_steps if monitor is not None else 0,
+            mask_ms=monitor.stats.mask_seconds * 1000 if monitor is not None else 0.0,
+            decode_ms=generation.decode_ms,
+            legal_set_sources=dict(monitor.provider.sources) if monitor is not None else {})
 
     @staticmethod
     def _receiver(index: WorkspaceIndex, module: str,

@@ -14,6 +14,7 @@ from decoding.completer import (
     Completer,
     CompleterSettings,
     CompletionRequest,
+    CompletionResult,
     ModeUnavailableError,
 )
 from decoding.model_files import ModelError
@@ -79,6 +80,8 @@ def _tasks(stream: TextIO) -> Iterator[tuple[int, dict[str, object] | None, str 
 def run_eval(args: argparse.Namespace) -> int:
     completer = Completer(settings_from(args))
     out: TextIO = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
+    details: TextIO | None = (open(args.details, "w", encoding="utf-8")  # noqa: SIM115
+                              if args.details else None)
     failures = 0
     try:
         with open(args.tasks, encoding="utf-8") as stream:
@@ -87,10 +90,14 @@ def run_eval(args: argparse.Namespace) -> int:
                     print(f"tether eval: {problem}", file=sys.stderr)
                     failures += 1
                     continue
-                record = _evaluate(completer, task, args.mode, number)
-                failures += "error" in record
+                record, result = _evaluate(completer, task, args.mode, number)
+                failures += result is None
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
                 out.flush()
+                if details is not None:
+                    extra = result.to_json() if result is not None else {}
+                    details.write(json.dumps({"id": record["id"], **extra},
+                                             ensure_ascii=False) + "\n")
     except (ModelError, ModeUnavailableError) as error:
         print(f"tether eval: {error}", file=sys.stderr)
         return 2
@@ -98,13 +105,15 @@ def run_eval(args: argparse.Namespace) -> int:
         completer.close()
         if out is not sys.stdout:
             out.close()
+        if details is not None:
+            details.close()
     if failures:
         print(f"tether eval: {failures} task(s) failed", file=sys.stderr)
     return 0
 
 
 def _evaluate(completer: Completer, task: dict[str, object], mode: str,
-              number: int) -> dict[str, object]:
+              number: int) -> tuple[dict[str, object], CompletionResult | None]:
     task_id = task.get("id")
     try:
         request = CompletionRequest(
@@ -118,5 +127,7 @@ def _evaluate(completer: Completer, task: dict[str, object], mode: str,
         raise
     except (KeyError, TypeError, ValueError, OSError) as error:
         print(f"tether eval: task {number} ({task_id}): {error}", file=sys.stderr)
-        return {"id": task_id, "completion": "", "latency_ms": 0.0, "error": str(error)}
-    return {"id": task_id, "completion": result.text, "latency_ms": round(result.latency_ms, 2)}
+        return {"id": task_id, "completion": "", "latency_ms": 0.0}, None
+    record = {"id": task_id, "completion": result.text,
+              "latency_ms": round(result.latency_ms, 2)}
+    return record, result

@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="batch completions from a JSONL task file")
     evaluate.add_argument("--tasks", required=True, type=Path)
     evaluate.add_argument("--out", type=Path)
+    evaluate.add_argument("--details", type=Path,
+                          help="also write each completion's metadata (tokens, mask cost) here")
     complete_commands.add_model_arguments(evaluate)
     evaluate.set_defaults(handler=complete_commands.run_eval)
 
