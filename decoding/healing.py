@@ -18,11 +18,17 @@ import numpy as np
 from decoding.vocab_trie import TokenMask
 
 _FRAGMENT = re.compile(r" ?[A-Za-z_][A-Za-z0-9_]*$")
+_BLANK_LINE = re.compile(r"\n[ \t]*$")
 
 
 def healing_fragment(prefix: str) -> str:
     """The text to remove from the end of the prompt: the identifier being typed, with the
-    single space before it (BPE vocabularies spell ` name` as one token)."""
+    single space before it (BPE vocabularies spell ` name` as one token), or the line break
+    and indentation of a blank cursor line (some vocabularies merge a newline with the
+    indentation that follows it)."""
+    blank_line = _BLANK_LINE.search(prefix)
+    if blank_line is not None:
+        return blank_line.group(0)
     match = _FRAGMENT.search(prefix)
     if match is None:
         return ""

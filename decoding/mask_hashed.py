@@ -100,14 +100,13 @@ class HashedNodes:
         while todo.size:
             slot = lo[todo] + offset
             match = self._h1[slot] == q1[todo]
+            match[match] = (self._h2[slot[match]] == q2[todo[match]]) & (
+                self._len[slot[match]] == qlen[todo[match]]
+            )
             found[todo[match]] = slot[match]
             todo = todo[~match]
             offset += 1
             todo = todo[lo[todo] + offset < hi[todo]]
-        hit = found >= 0
-        pos = found[hit]
-        hit[hit] = (self._h2[pos] == q2[hit]) & (self._len[pos] == qlen[hit])
-        found[~hit] = -1
         return found
 
     def allowed(

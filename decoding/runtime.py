@@ -38,17 +38,21 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-import numpy as np
 from llama_cpp import llama_cpp as llama
 
 from decoding.fim import FimMode, FimTemplate, common_prefix_len, detect_fim_template
 from decoding.model_files import ModelLoadError, validate_gguf
 from decoding.runtime_llama import LlamaHandles, load_handles
 from decoding.runtime_states import SavedState, StateCache
+from decoding.runtime_types import (
+    ContextOverflowError,
+    Generation,
+    GenerationError,
+    LogitsHook,
+    StopReason,
+)
 from decoding.runtime_vocab import Vocabulary
 
 __all__ = [
@@ -60,43 +64,6 @@ __all__ = [
     "ModelRuntime",
     "StopReason",
 ]
-
-StopReason = Literal["eos", "stop", "max_tokens", "cancelled"]
-LogitsHook = Callable[[list[int], np.ndarray], None]
-
-
-class GenerationError(RuntimeError):
-    """llama.cpp failed to evaluate a batch. The runtime stays usable."""
-
-
-class ContextOverflowError(ValueError):
-    """The prompt does not fit in the context window (``n_ctx``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Generation:
-    """Result of :meth:`ModelRuntime.generate`.
-
-    ``text`` is the UTF-8 decoding of ``token_ids`` (stop tokens are not included; with
-    ``stop_reason == "stop"`` the token that made ``should_stop`` true is included).
-    ``reused_tokens`` prompt tokens came from the KV cache; ``prompt_tokens - reused_tokens``
-    were evaluated in ``prompt_eval_ms``. ``tokens_per_s`` is generated tokens per second of
-    ``decode_ms``. ``restored_state`` is true when a saved document state was loaded.
-    """
-
-    text: str
-    token_ids: list[int]
-    stop_reason: StopReason
-    prompt_tokens: int
-    reused_tokens: int
-    prompt_eval_ms: float
-    decode_ms: float
-    tokens_per_s: float
-    restored_state: bool = False
-
-    @property
-    def evaluated_tokens(self) -> int:
-        return self.prompt_tokens - self.reused_tokens
 
 
 def _default_threads() -> int:

@@ -15,7 +15,7 @@ from decoding.fim import (
     keystroke_cost,
     prefix_only_template,
 )
-from decoding.model_files import EMBEDDED_MODELS, resolve_model
+from decoding.model_files import DEFAULT_MODEL, EMBEDDED_MODELS, resolve_model
 from decoding.runtime import ModelRuntime
 
 BOS, EOS = 1, 2
@@ -196,11 +196,19 @@ def smollm2_runtime() -> Iterator[ModelRuntime]:
     rt.close()
 
 
+def test_gemma_is_prefix_only_with_bos(model_runtime: ModelRuntime) -> None:
+    if model_runtime.architecture != "gemma3":
+        pytest.skip("default model is not Gemma 3")
+    assert model_runtime.fim_template.leading_ids == (model_runtime.bos_id,)
+    assert EMBEDDED_MODELS["gemma3-270m"].use_fim is False
+
+
 def test_default_embedded_model_is_prefix_only(model_runtime: ModelRuntime) -> None:
     t = model_runtime.fim_template
     assert t.layout == "prefix" and not t.is_fim
-    assert t.leading_ids == (model_runtime.bos_id,)  # Gemma needs <bos>
-    assert EMBEDDED_MODELS["gemma3-270m"].use_fim is False
+    bos = (model_runtime.bos_id,) if model_runtime.vocab.add_bos else ()
+    assert t.leading_ids == bos  # Gemma needs <bos>; SmolLM2 adds none
+    assert EMBEDDED_MODELS[DEFAULT_MODEL].use_fim is False
     # FIM-looking text in the vocabulary is not a special token.
     assert model_runtime.vocab.lookup_special("<|fim_prefix|>") is None
 

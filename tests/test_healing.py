@@ -16,6 +16,8 @@ from decoding.runtime import ModelRuntime
     ("x", "x"),
     (" x", "x"),
     ("    cart.", ""),
+    ("def f():\n    ", "\n    "),
+    ("x = 1\n", "\n"),
     ("total = 1", ""),
     ("", ""),
 ])
