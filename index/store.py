@@ -110,6 +110,10 @@ class IndexCorruptError(RuntimeError):
     """The database file exists but cannot be used as an index."""
 
 
+class IndexLockedError(RuntimeError):
+    """Another process holds the index database's write lock."""
+
+
 @dataclass(frozen=True, slots=True)
 class FileRecord:
     id: int
@@ -141,12 +145,22 @@ class IndexStore:
     def _open_or_rebuild(self) -> sqlite3.Connection:
         try:
             return self._open()
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                raise IndexLockedError(
+                    f"index database {self.db_path} is locked by another process (another "
+                    "`tether index` or server on this workspace?); try again when it is done"
+                ) from error
+            return self._rebuild(error)
         except (sqlite3.DatabaseError, IndexCorruptError) as error:
-            self.rebuilt_reason = f"index database {self.db_path} was unusable ({error}); rebuilt"
-            log.warning(self.rebuilt_reason)
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
-            return self._open()
+            return self._rebuild(error)
+
+    def _rebuild(self, error: Exception) -> sqlite3.Connection:
+        self.rebuilt_reason = f"index database {self.db_path} was unusable ({error}); rebuilt"
+        log.warning(self.rebuilt_reason)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
+        return self._open()
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.db_path, check_same_thread=False, timeout=10,

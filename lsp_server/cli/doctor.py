@@ -8,7 +8,7 @@ import json
 import platform
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from index.workspace import database_path
@@ -89,7 +89,7 @@ def run_doctor(args: argparse.Namespace) -> int:
                         f"{'' if index_path.exists() else ' (not built yet)'}", required=False))
     failed = [c for c in checks if not c.ok and c.required]
     if args.json:
-        print(json.dumps({"ok": not failed, "checks": [c.__dict__ for c in checks]}, indent=2))
+        print(json.dumps({"ok": not failed, "checks": [asdict(c) for c in checks]}, indent=2))
     else:
         for check in checks:
             mark = "ok " if check.ok else ("!! " if check.required else "-- ")

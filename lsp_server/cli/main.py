@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from index.store import IndexLockedError
 from lsp_server.cli import complete_commands, doctor, index_commands
 
 
@@ -82,3 +83,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except IndexLockedError as error:
+        print(f"tether: {error}", file=sys.stderr)
+        return 3
