@@ -327,7 +327,9 @@ def _baseline(ctx: CompletionContext) -> tuple[str, list[syntax.Span], bool]:
     the error count are judged)."""
     info = _analyze(ctx)
     after = syntax.suffix_window(ctx.suffix)
-    spans = syntax.error_spans((info.window_before + _closers(info, "", after) + after).encode())
+    closers = _closers(info, "", after)
+    tail = _block_placeholder(info.window_before + closers, after)
+    spans = syntax.error_spans((info.window_before + closers + tail + after).encode())
     cursor = len(info.window_before.encode())
     return after, spans, any(start < cursor < end for start, end in spans)
 
@@ -339,6 +341,21 @@ def _closers(info: _Info, text: str, after: str) -> str:
     for _ in scanner.events(text + after):
         pass
     return "".join(PAIRS[char] for char, offset in reversed(scanner.stack) if offset < 0)
+
+
+def _block_placeholder(before: str, after: str) -> str:
+    """When nothing follows the cursor (a buffer cut at the cursor), a stand-in body for a
+    trailing decorator or block header, so that `@app.route("/")` or `if ready:` at the end
+    of the text is not judged a syntax error for lacking what the user has yet to write."""
+    if after.strip():
+        return ""
+    last = before.rstrip().rsplit("\n", 1)[-1]
+    indent = last[: len(last) - len(last.lstrip())]
+    if last.lstrip().startswith("@"):
+        return f"\n{indent}def _placeholder(): pass\n"
+    if last.rstrip().endswith(":") and not last.lstrip().startswith("#"):
+        return f"\n{indent}    pass\n"
+    return ""
 
 
 def _longest_valid(ctx: CompletionContext, info: _Info, text: str) -> str:
@@ -386,7 +403,8 @@ def _problem(ctx: CompletionContext, info: _Info, text: str) -> int | None:
     encoded = text.encode()
     end = start + len(encoded)
     closers = _closers(info, text, after)
-    spans = syntax.error_spans((info.window_before + text + closers + after).encode())
+    tail = _block_placeholder(info.window_before + text + closers, after)
+    spans = syntax.error_spans((info.window_before + text + closers + tail + after).encode())
     if relaxed:
         bad = [first for first, _ in spans if start <= first < end]
     else:

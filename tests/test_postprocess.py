@@ -268,3 +268,13 @@ def test_should_stop_waits_before_judging_a_short_repeated_line() -> None:
     body = ctx("def f():\n    ", "\n    pass\n")
     assert not should_stop(body, "pass\n", True)
     assert postprocess(body, "pass\n") == ""
+
+
+def test_trailing_decorator_at_the_end_of_the_buffer_is_kept() -> None:
+    ctx = CompletionContext(prefix="import click\n\n\n@click.command()\n@click.", suffix="")
+    assert postprocess(ctx, 'option("--count", default=1)\n') == 'option("--count", default=1)'
+
+
+def test_trailing_block_header_at_the_end_of_the_buffer_is_kept() -> None:
+    ctx = CompletionContext(prefix="def f(x):\n    if x.", suffix="")
+    assert postprocess(ctx, "ready:\n") == "ready:"
