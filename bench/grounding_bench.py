@@ -113,10 +113,12 @@ def run_eval(model: str, mode: str, requests: list[dict[str, object]], raw_dir: 
     tasks_path, out_path = raw_dir / f"{stem}.tasks.jsonl", raw_dir / f"{stem}.out.jsonl"
     log_path = raw_dir / f"{stem}.log"
     ids = [str(request["id"]) for request in requests]
+    meta_path = raw_dir / f"{stem}.seconds"
     if reuse and out_path.exists():
         outputs = _read_outputs(out_path)
         if list(outputs) == ids:
-            return {"status": "ok", "outputs": outputs, "seconds": None, "reused": True}
+            seconds = float(meta_path.read_text()) if meta_path.exists() else None
+            return {"status": "ok", "outputs": outputs, "seconds": seconds, "reused": True}
     tasks_path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in requests))
     out_path.unlink(missing_ok=True)
     command = [sys.executable, "-m", "lsp_server", "eval", "--tasks", str(tasks_path),
@@ -134,7 +136,8 @@ def run_eval(model: str, mode: str, requests: list[dict[str, object]], raw_dir: 
                     print(f"  {model} {mode}: {done}/{len(requests)} requests "
                           f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     seconds = time.perf_counter() - started
-    tail = [line for line in log_path.read_text().splitlines() if line.strip()][-3:]
+    meta_path.write_text(f"{seconds:.1f}")
+    tail = [line.strip() for line in log_path.read_text().splitlines() if line.strip()][-1:]
     outputs = _read_outputs(out_path) if out_path.exists() else {}
     if process.returncode == 2 and not outputs:
         return {"status": "unavailable", "reason": " ".join(tail)[-300:], "outputs": {},
@@ -208,8 +211,10 @@ def markdown(rows: list[dict[str, object]], meta: dict[str, object]) -> str:
         if row["status"] != "ok":
             lines.append(f"\n- {row['model']} / {row['mode']}: {row['status']}: "
                          f"{row.get('reason', '')}")
-    lines.append(f"\nStrict check: {json.dumps(meta.get('pyright'))}. "
-                 f"Wall time: {meta['seconds']:.0f} s.")
+    timings = ", ".join(f"{row['mode']} {float(row['seconds']):.0f} s"  # type: ignore[arg-type]
+                        for row in rows if row.get("seconds") is not None)
+    lines.append(f"\nStrict check: {json.dumps(meta.get('pyright'))}. `tether eval` wall time "
+                 f"per run: {timings or '—'}; bench wall time {meta['seconds']:.0f} s.")
     return "\n".join(lines) + "\n"
 
 

@@ -9,8 +9,10 @@ positions are clamped. Nothing here guesses: an unresolved name yields nothing.
 from __future__ import annotations
 
 import keyword
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from tree_sitter import Node
 
@@ -75,14 +77,10 @@ class _Buffer:
     def __init__(self, source: str) -> None:
         self.source = source
         self.lines = source.split("\n")
-        self.encoded = source.encode("utf-8", errors="surrogatepass")
-        self._root: Node | None = None
 
-    @property
+    @cached_property
     def root(self) -> Node:
-        if self._root is None:
-            self._root = parse(self.encoded).root_node
-        return self._root
+        return parse(self.source.encode("utf-8", errors="surrogatepass")).root_node
 
     def clamp(self, line: int, character: int) -> tuple[int, int]:
         """(line, str index) of an LSP position, clamped into the buffer."""
@@ -90,22 +88,44 @@ class _Buffer:
         return line, utf16_to_index(self.lines[line], max(0, character))
 
     def offset(self, line: int, column: int) -> int:
-        before = sum(len(row.encode("utf-8", "surrogatepass")) + 1 for row in self.lines[:line])
-        return before + len(self.lines[line][:column].encode("utf-8", "surrogatepass"))
+        return len("\n".join([*self.lines[:line], self.lines[line][:column]]).encode(
+            "utf-8", "surrogatepass"))
 
-    def column(self, row: int, byte_column: int) -> int:
-        """The str index of a tree-sitter (row, byte column) point."""
-        raw = self.lines[row].encode("utf-8", "surrogatepass")[:byte_column]
-        return len(raw.decode("utf-8", "surrogatepass"))
-
-    def utf16(self, row: int, byte_column: int) -> int:
-        raw = self.lines[row].encode("utf-8", "surrogatepass")[:byte_column]
-        return len(raw.decode("utf-8", "surrogatepass").encode("utf-16-le", "surrogatepass")) // 2
+    def column(self, row: int, byte_column: int, utf16: bool = False) -> int:
+        """The str index (or UTF-16 column) of a tree-sitter (row, byte column) point."""
+        head = self.lines[row].encode("utf-8", "surrogatepass")[:byte_column].decode(
+            "utf-8", "surrogatepass")
+        return len(head.encode("utf-16-le", "surrogatepass")) // 2 if utf16 else len(head)
 
     def span(self, node: Node, start: Node | None = None) -> Span:
         first = start or node
-        return Span(first.start_point[0], self.utf16(*first.start_point),
-                    node.end_point[0], self.utf16(*node.end_point))
+        return Span(first.start_point[0], self.column(*first.start_point, utf16=True),
+                    node.end_point[0], self.column(*node.end_point, utf16=True))
+
+    @cached_property
+    def imports(self) -> dict[str, str]:
+        """Local name → the dotted name it imports, for the buffer's absolute imports."""
+        found: dict[str, str] = {}
+        for node in _walk(self.root):
+            if node.type not in ("import_statement", "import_from_statement"):
+                continue
+            source = text(node.child_by_field_name("module_name"))
+            for item in node.children_by_field_name("name"):
+                aliased = item.type == "aliased_import"
+                name = text(item.child_by_field_name("name") if aliased else item)
+                if aliased:
+                    alias = text(item.child_by_field_name("alias"))
+                    found[alias] = f"{source}.{name}" if source else name
+                else:
+                    local = name.split(".")[-1 if source else 0]
+                    found[local] = f"{source}.{name}" if source else local
+        return found
+
+    def scope_of(self, node: Node) -> str | None:
+        """Where the name `node` spells is bound, seen from `node` (index.scope labels)."""
+        name, row = text(node), node.start_point[0]
+        found = names_in_scope(self.source, row, self.column(*node.start_point))
+        return next((n.scope for n in found if n.name == name), None)
 
 
 # -- hover --------------------------------------------------------------------------------
@@ -134,9 +154,8 @@ def symbol_at(index: WorkspaceIndex, module: str, text_: str, line: int,
 
 
 def _identifier_at(root: Node, offset: int) -> Node | None:
-    for probe in (offset, offset - 1):
-        if probe < 0:
-            continue
+    """The identifier under the cursor, or the one just before it."""
+    for probe in (offset, max(0, offset - 1)):
         node = root.descendant_for_byte_range(probe, probe)
         if node is not None and node.type == "identifier" and (
                 node.start_byte <= offset <= node.end_byte):
@@ -145,19 +164,17 @@ def _identifier_at(root: Node, offset: int) -> Node | None:
 
 
 def _ancestor(node: Node, types: tuple[str, ...]) -> Node | None:
+    """The nearest enclosing node of one of `types` within the same statement."""
     current = node.parent
-    while current is not None:
+    while current is not None and current.type not in ("block", "module"):
         if current.type in types:
             return current
-        if current.type in ("block", "module"):
-            return None
         current = current.parent
     return None
 
 
 def _is_field(parent: Node, field: str, node: Node) -> bool:
-    child = parent.child_by_field_name(field)
-    return child is not None and child.id == node.id
+    return (child := parent.child_by_field_name(field)) is not None and child.id == node.id
 
 
 def _is_attribute_name(node: Node) -> bool:
@@ -167,29 +184,26 @@ def _is_attribute_name(node: Node) -> bool:
 def _import_symbol(lookup: SymbolLookup, module: str, statement: Node,
                    node: Node) -> Symbol | None:
     module_part = statement.child_by_field_name("module_name")
+    package = _is_package(lookup, module)
+    source = _absolute_module(module, text(module_part), package) if module_part else ""
     if module_part is not None and module_part.start_byte <= node.start_byte < (
             module_part.end_byte):
-        absolute = _absolute_module(module, text(module_part), _is_package(lookup, module))
-        return _first(lookup.by_qualname(absolute)) if absolute else None
+        return _first(lookup.by_qualname(source))
     item = node.parent
-    while item is not None and item.type not in ("aliased_import", "dotted_name"):
-        item = item.parent
-    if item is None:
-        return None
-    if item.type == "dotted_name" and item.parent is not None and (
+    if item is not None and item.type == "dotted_name" and item.parent is not None and (
             item.parent.type == "aliased_import"):
         item = item.parent
-    original = text(item.child_by_field_name("name") if item.type == "aliased_import" else item)
-    alias = text(item.child_by_field_name("alias")) if item.type == "aliased_import" else ""
+    if item is None or item.type not in ("aliased_import", "dotted_name"):
+        return None
+    aliased = item.type == "aliased_import"
+    original = text(item.child_by_field_name("name") if aliased else item)
     if statement.type == "import_statement":
         parts = original.split(".")
-        upto = parts[: parts.index(text(node)) + 1] if text(node) in parts else parts
-        dotted = ".".join(upto) if not alias or text(node) != alias else original
+        dotted = ".".join(parts[: parts.index(text(node)) + 1]) if text(node) in parts else (
+            original)
         return _first(lookup.by_qualname(dotted)) or lookup.external_deprecation(dotted)
-    local = alias or original.split(".")[-1]
-    absolute = _absolute_module(module, text(module_part), _is_package(lookup, module)) if (
-        module_part is not None) else ""
-    target = f"{absolute}.{original}" if absolute else original
+    local = text(item.child_by_field_name("alias")) if aliased else original.split(".")[-1]
+    target = f"{source}.{original}" if source else original
     return lookup.resolve(f"{module}.{local}") or lookup.resolve(
         target) or lookup.external_deprecation(target)
 
@@ -219,20 +233,12 @@ def _member_symbol(lookup: SymbolLookup, module: str, buffer: _Buffer,
         return found
     obj = node.parent.child_by_field_name("object") if node.parent is not None else None
     dotted = _dotted(obj)
-    if not dotted:
-        return None
-    qualname = f"{dotted}.{name}"
-    resolved = lookup.resolve_in_module(module, qualname)
-    if resolved is not None:
-        return resolved
-    absolute = _external_name(buffer, module, qualname)
-    return lookup.external_deprecation(absolute) if absolute else None
+    return _resolve_written(lookup, module, buffer, f"{dotted}.{name}") if dotted else None
 
 
 def _receiver_before(lookup: SymbolLookup, module: str, buffer: _Buffer,
                      node: Node) -> Receiver | None:
-    row = node.start_point[0]
-    column = buffer.column(row, node.start_point[1])
+    row, column = node.start_point[0], buffer.column(*node.start_point)
     try:
         return ReceiverResolver(lookup).resolve(module, buffer.source, row, column)
     except Exception:  # analysis answers "unknown" rather than failing a request
@@ -260,9 +266,7 @@ def _definition_symbol(lookup: SymbolLookup, module: str, node: Node) -> Symbol 
 def _name_symbol(lookup: SymbolLookup, module: str, buffer: _Buffer,
                  node: Node) -> Symbol | None:
     name = text(node)
-    row, column = node.start_point[0], buffer.column(*node.start_point)
-    scope = next((n.scope for n in names_in_scope(buffer.source, row, column)
-                  if n.name == name), None)
+    scope = buffer.scope_of(node)
     if scope == "builtin":
         return None
     if scope in _LOCAL_SCOPES or name in ("self", "cls"):
@@ -272,18 +276,13 @@ def _name_symbol(lookup: SymbolLookup, module: str, buffer: _Buffer,
                 lookup.by_qualname(receiver.qualname))
         if scope != "class":
             return None
-    resolved = lookup.resolve_in_module(module, name)
-    if resolved is not None:
-        return resolved
-    absolute = _external_name(buffer, module, name)
-    return lookup.external_deprecation(absolute) if absolute else None
+    return _resolve_written(lookup, module, buffer, name)
 
 
 def _receiver_of_name(lookup: SymbolLookup, module: str, buffer: _Buffer,
                       node: Node) -> Receiver | None:
     """What a local name holds, asked the way completion asks: as if `name.` were typed."""
-    row = node.end_point[0]
-    column = buffer.column(row, node.end_point[1])
+    row, column = node.end_point[0], buffer.column(*node.end_point)
     lines = list(buffer.lines)
     lines[row] = lines[row][:column] + "."
     try:
@@ -309,39 +308,16 @@ def _dotted(node: Node | None) -> str:
     return ""
 
 
-# -- imports of the buffer ----------------------------------------------------------------
-
-
-def _import_map(buffer: _Buffer, module: str, is_package: bool) -> dict[str, str]:
-    """Local name → absolute dotted name, for every import of the buffer (any depth)."""
-    found: dict[str, str] = {}
-    for node in _walk(buffer.root):
-        if node.type == "import_statement":
-            for item in node.children_by_field_name("name"):
-                if item.type == "aliased_import":
-                    found[text(item.child_by_field_name("alias"))] = text(
-                        item.child_by_field_name("name"))
-                else:
-                    head = text(item).split(".")[0]
-                    found[head] = head
-        elif node.type == "import_from_statement":
-            source = _absolute_module(module, text(node.child_by_field_name("module_name")),
-                                      is_package)
-            for item in node.children_by_field_name("name"):
-                if item.type == "aliased_import":
-                    original = text(item.child_by_field_name("name"))
-                    found[text(item.child_by_field_name("alias"))] = f"{source}.{original}"
-                else:
-                    found[text(item).split(".")[-1]] = f"{source}.{text(item)}"
-    return found
-
-
-def _external_name(buffer: _Buffer, module: str, dotted: str) -> str | None:
+def _resolve_written(lookup: SymbolLookup, module: str, buffer: _Buffer,
+                     dotted: str) -> Symbol | None:
+    """A dotted name as written in the module; for a third-party import, its deprecation."""
+    found = lookup.resolve_in_module(module, dotted)
+    if found is not None:
+        return found
     head, _, rest = dotted.partition(".")
-    target = _import_map(buffer, module, False).get(head)
-    if target is None:
-        return None
-    return f"{target}.{rest}" if rest else target
+    target = buffer.imports.get(head)
+    return lookup.external_deprecation(f"{target}.{rest}" if rest else target) if (
+        target) else None
 
 
 def _walk(root: Node) -> Iterator[Node]:
@@ -366,7 +342,8 @@ def deprecated_uses(index: WorkspaceIndex, module: str, text_: str) -> list[Depr
     if not candidates:
         return []
     buffer = _Buffer(text_)
-    imports = _import_map(buffer, module, False)  # relative imports are never external
+    candidates |= {local for local, target in buffer.imports.items()
+                   if target.rsplit(".", 1)[-1] in external}  # `from x import old as new`
     uses: list[DeprecatedUse] = []
     budget = MAX_RESOLUTIONS
     for node in _walk(buffer.root):
@@ -375,7 +352,7 @@ def deprecated_uses(index: WorkspaceIndex, module: str, text_: str) -> list[Depr
         if _ancestor(node, _IMPORTS) is not None or _is_declaration(node):
             continue
         budget -= 1
-        use = _deprecated_use(lookup, module, buffer, imports, node)
+        use = _deprecated_use(lookup, module, buffer, node)
         if use is not None:
             uses.append(use)
     uses.sort(key=lambda u: (u.range.start_line, u.range.start_char))
@@ -383,57 +360,34 @@ def deprecated_uses(index: WorkspaceIndex, module: str, text_: str) -> list[Depr
 
 
 def _is_declaration(node: Node) -> bool:
+    """A name being defined (a definition, a parameter, a keyword argument), not used."""
     parent = node.parent
-    if parent is None:
-        return False
-    if parent.type in _DEFINITIONS and _is_field(parent, "name", node):
-        return True
-    if parent.type == "keyword_argument" and _is_field(parent, "name", node):
-        return True
-    return parent.type in ("parameters", "typed_parameter", "default_parameter",
-                           "typed_default_parameter")
+    if parent is None or parent.type in ("parameters", "typed_parameter"):
+        return parent is not None
+    return parent.type in (*_DEFINITIONS, "keyword_argument", "default_parameter",
+                           "typed_default_parameter") and _is_field(parent, "name", node)
 
 
 def _deprecated_use(lookup: SymbolLookup, module: str, buffer: _Buffer,
-                    imports: dict[str, str], node: Node) -> DeprecatedUse | None:
-    name = text(node)
+                    node: Node) -> DeprecatedUse | None:
     attribute = _is_attribute_name(node)
-    symbol: Symbol | None = None
-    dotted = name
     if attribute:
-        obj = node.parent.child_by_field_name("object") if node.parent is not None else None
-        receiver = _receiver_before(lookup, module, buffer, node)
-        if receiver is not None and receiver.known:
-            symbol = _member_of(lookup, receiver, name)
-        prefix = _dotted(obj)
-        dotted = f"{prefix}.{name}" if prefix else ""
+        symbol = _member_symbol(lookup, module, buffer, node)
+    elif buffer.scope_of(node) in (*_LOCAL_SCOPES, "builtin"):
+        return None
     else:
-        row, column = node.start_point[0], buffer.column(*node.start_point)
-        scope = next((n.scope for n in names_in_scope(buffer.source, row, column)
-                      if n.name == name), None)
-        if scope in _LOCAL_SCOPES or scope == "builtin":
-            return None
-        symbol = lookup.resolve_in_module(module, name)
-    external = False
-    if (symbol is None or symbol.deprecation is None) and dotted:
-        head, _, rest = dotted.partition(".")
-        if head in imports:
-            target = f"{imports[head]}.{rest}" if rest else imports[head]
-            found = lookup.external_deprecation(target)
-            if found is not None:
-                symbol, external = found, True
+        symbol = _resolve_written(lookup, module, buffer, text(node))
     if symbol is None or symbol.deprecation is None:
         return None
     dep = symbol.deprecation
-    top = node.parent if attribute and node.parent is not None else node
-    start = top
+    top = start = node.parent if attribute and node.parent is not None else node
     while start.type == "attribute" and (inner := start.child_by_field_name("object")) and (
             inner.type in ("attribute", "identifier")):
         start = inner
     return DeprecatedUse(range=buffer.span(node), qualname=symbol.qualname, message=dep.message,
                          replacement=dep.replacement, version=dep.version,
                          expression=buffer.span(top, start), attribute=attribute,
-                         external=external)
+                         external=symbol.path.startswith("<"))
 
 
 def replacement_edit(use: DeprecatedUse, text_: str) -> TextEdit | None:
@@ -478,7 +432,7 @@ def member_completions(index: WorkspaceIndex, module: str, text_: str, line: int
         return []
     if receiver is None or not receiver.known or receiver.kind == "callable":
         return []
-    typed = _typed_identifier(buffer.lines[row][:column])
+    typed = re.search(r"\w*$", buffer.lines[row][:column]).group()  # type: ignore[union-attr]
     own = receiver.expression in ("self", "cls")
     completions: list[MemberCompletion] = []
     seen: set[str] = set()
@@ -501,19 +455,11 @@ def member_completions(index: WorkspaceIndex, module: str, text_: str, line: int
 def _member_completion(name: str, symbol: Symbol) -> MemberCompletion:
     dep = symbol.deprecation
     signature = symbol.signature
-    if signature is None and symbol.annotation:
+    if symbol.kind == SymbolKind.PROPERTY:
+        signature = f": {symbol.returns}" if symbol.returns else None
+    elif signature is None and symbol.annotation:
         signature = f": {symbol.annotation}"
-    elif signature is None and symbol.kind == SymbolKind.PROPERTY and symbol.returns:
-        signature = f": {symbol.returns}"
     return MemberCompletion(name=name, kind=symbol.kind.value, qualname=symbol.qualname,
                             signature=signature, doc=symbol.doc, deprecated=dep is not None,
                             replacement=dep.replacement if dep else None,
                             deprecation_message=dep.message if dep else None)
-
-
-def _typed_identifier(line_prefix: str) -> str:
-    end = len(line_prefix)
-    start = end
-    while start > 0 and (line_prefix[start - 1].isalnum() or line_prefix[start - 1] == "_"):
-        start -= 1
-    return line_prefix[start:end]

@@ -212,7 +212,9 @@ class Completer:
         runtime = self.runtime
         if self._vocabulary is None:
             special = set(runtime.vocab.control_ids) | set(runtime.fim_template.stop_ids)
-            self._vocabulary = VocabularyIndex(runtime.token_pieces(), special)
+            self._vocabulary = VocabularyIndex(
+                runtime.token_pieces(), special,
+                lambda name: runtime.tokenize(name, continuation=True))
         oracle = None if type_blind else self._pyright_for(index.root)
         provider = LegalSetProvider(index.lookup, module, index.root / request.path,
                                     oracle=oracle, type_blind=type_blind)

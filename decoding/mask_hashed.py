@@ -45,16 +45,15 @@ def _step(h1: np.ndarray, h2: np.ndarray, column: np.ndarray) -> tuple[np.ndarra
 
 
 class HashedNodes:
-    """Numpy mirror of a vocabulary trie's nodes: ``nodes`` are all ident prefixes, and token
-    ``token_ids[i]`` has the ident ``nodes[token_node[i]]`` and category ``token_cat[i]``
-    (0 plain, 1 plain + tail, 2 lead, 3 lead + tail)."""
+    """Numpy mirror of a vocabulary trie's nodes. ``nodes`` are all ident prefixes, those with
+    tokens first: node ``j`` of those has the token ids ``flat[marks[4j + c]:marks[4j + c + 1]]``
+    in category ``c`` (0 plain, 1 plain + tail, 2 lead, 3 lead + tail)."""
 
     def __init__(
         self,
         nodes: Sequence[str],
-        token_ids: npt.NDArray[np.int32],
-        token_node: npt.NDArray[np.int64],
-        token_cat: npt.NDArray[np.int64],
+        flat: npt.NDArray[np.int32],
+        marks: npt.NDArray[np.int32],
         max_len: int,
     ) -> None:
         n = len(nodes)
@@ -78,12 +77,11 @@ class HashedNodes:
         self._len = lengths[order].astype(np.int32)
         self._start = np.searchsorted(buckets[order], np.arange((1 << bits) + 1))
         self._start = self._start.astype(np.int32)
-        # Token ids grouped by (node, category); bounds[j, c] .. bounds[j, c + 1] is a group.
-        key = token_node * 4 + token_cat
-        by_key = np.argsort(key, kind="stable")
-        self._flat = token_ids[by_key].astype(np.int32)
-        marks = np.searchsorted(key[by_key], np.arange(4 * n + 1)).astype(np.int32)
-        self._bounds = marks[(4 * order)[:, None] + np.arange(5)]
+        self._flat = flat
+        with_tokens = (len(marks) - 1) // 4
+        bounds = np.zeros((n, 5), dtype=np.int32)  # inner nodes: empty ranges
+        bounds[:with_tokens] = marks[4 * np.arange(with_tokens)[:, None] + np.arange(5)]
+        self._bounds = bounds[order]  # [j, c] .. [j, c + 1]: category c of sorted node j
 
     def _bucket(self, h1: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):

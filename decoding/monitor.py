@@ -10,8 +10,10 @@ legal set is unknown stay unconstrained.
 from __future__ import annotations
 
 import codecs
+import math
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,6 +24,12 @@ from decoding.receiver import receiver_expression
 from decoding.vocab_trie import LegalNames, TokenMask, VocabularyTrie, allowed_tokens
 
 REPLACEMENT_BOOST = 4.0
+# Ranking among legal names: a small bonus for the token that continues a name the way the
+# tokenizer spells it (masking alone lets the model drift into odd splits such as
+# ` r`,`oot`,`_`,`dir`), plus a prior for members the repository uses often (`x.name`).
+CANONICAL_BONUS = 1.0
+USAGE_WEIGHT = 0.6
+MAX_RANKED_NAMES = 400
 _IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
@@ -37,8 +45,11 @@ class MonitorStats:
 class VocabularyIndex:
     """Per-model token classes the monitor needs besides the trie (built once per model)."""
 
-    def __init__(self, pieces: list[bytes], special_ids: set[int]) -> None:
+    def __init__(self, pieces: list[bytes], special_ids: set[int],
+                 tokenize: Callable[[str], list[int]]) -> None:
         self.trie = VocabularyTrie.cached(pieces, special_ids)
+        self.tokenize = tokenize
+        self._spellings: dict[str, tuple[tuple[int, str], ...]] = {}
         digit_start, dot_ident, equals = [], [], []
         for token_id, piece in enumerate(pieces):
             if token_id in special_ids or not piece:
@@ -53,6 +64,17 @@ class VocabularyIndex:
         self.digit_start = np.array(digit_start, dtype=np.int32)
         self.dot_ident = np.array(dot_ident, dtype=np.int32)
         self.keyword_equals = np.array(equals, dtype=np.int32)
+
+    def spelling(self, name: str) -> tuple[tuple[int, str], ...]:
+        """How the tokenizer spells `name` after a non-space character: (id, text) pairs."""
+        cached = self._spellings.get(name)
+        if cached is None:
+            ids = self.tokenize(name)
+            cached = tuple((token, self.trie.text(token) or "") for token in ids)
+            if len(self._spellings) > 50_000:
+                self._spellings.clear()
+            self._spellings[name] = cached
+        return cached
 
 
 class Monitor:
@@ -70,6 +92,7 @@ class Monitor:
         self._generated = ""
         self._seen_tokens = 0
         self._names: dict[int, LegalNames] = {}
+        self._ranked: dict[int, list[tuple[str, float]]] = {}
 
     @property
     def constrained_steps(self) -> int:
@@ -123,6 +146,7 @@ class Monitor:
             return
         self.mask.apply(logits, allowed)
         self.stats.constrained_steps += 1
+        self._rank(position, legal, partial, logits)
         self._prefer_replacements(legal, partial, logits)
 
     def _legal_names(self, legal: LegalSet) -> LegalNames:
@@ -134,6 +158,37 @@ class Monitor:
             for deprecated, replacement in legal.preferred().items():
                 self.avoided.append(f"{deprecated} -> {replacement}")
         return names
+
+    def _rank(self, position: IdentifierPosition, legal: LegalSet, partial: str,
+              logits: np.ndarray) -> None:
+        ranked = self._ranked.get(id(legal))
+        if ranked is None:
+            ranked = self._ranked[id(legal)] = self._ranking(position, legal)
+        bonus: dict[int, float] = {}
+        for name, prior in ranked:
+            if not name.startswith(partial):
+                continue
+            written = ""
+            for token, piece in self.vocabulary.spelling(name):
+                if written == partial:
+                    if bonus.get(token, -1.0) < prior:
+                        bonus[token] = prior
+                    break
+                written += piece
+                if len(written) > len(partial):
+                    break
+        for token, amount in bonus.items():
+            logits[token] += amount  # -inf (masked) stays -inf
+
+    def _ranking(self, position: IdentifierPosition, legal: LegalSet) -> list[tuple[str, float]]:
+        names = legal.without_deprecated()
+        if len(names) > MAX_RANKED_NAMES:
+            return []
+        counts: dict[str, int] = {}
+        if position.kind == "member":
+            counts = self.provider.lookup.store.attribute_use_counts(names)
+        return [(name, CANONICAL_BONUS + USAGE_WEIGHT * math.log1p(counts.get(name, 0)))
+                for name in names]
 
     def _prefer_replacements(self, legal: LegalSet, partial: str, logits: np.ndarray) -> None:
         replacements = set(legal.preferred().values())

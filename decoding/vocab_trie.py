@@ -149,12 +149,10 @@ class VocabularyTrie:
         self._split_re = re.compile(f"( (?={cont}))?({cont}*)")
         self._start_re = re.compile(_char_class(c for c in chars if c.isidentifier()))
 
-        # ident -> (node number, token ids by category: plain, plain + tail, lead, lead + tail)
-        groups: dict[str, tuple[int, list[list[int]]]] = {}
+        groups: dict[str, int] = {}  # ident -> node number, in order of first appearance
         tail_only: list[int] = []
         tok_ids: list[int] = []
-        tok_node: list[int] = []
-        tok_cat: list[int] = []
+        tok_key: list[int] = []  # 4 * node number + category (plain, +tail, lead, lead+tail)
         split, start_search = self._split_re.match, self._start_re.search
         allow_dirty = self.allow_identifier_in_tail
         for tid, text in enumerate(texts):
@@ -170,18 +168,34 @@ class VocabularyTrie:
             if not ident:
                 tail_only.append(tid)
                 continue
-            group = groups.get(ident)
-            if group is None:
-                group = groups[ident] = (len(groups), [[], [], [], []])
-            cat = (2 if m.group(1) else 0) + tail
-            group[1][cat].append(tid)
+            node = groups.get(ident)
+            if node is None:
+                node = groups[ident] = len(groups)
             tok_ids.append(tid)
-            tok_node.append(group[0])
-            tok_cat.append(cat)
+            tok_key.append(4 * node + (2 if m.group(1) else 0) + tail)
+        del texts
 
-        index: dict[str, tuple[tuple[int, ...], ...]] = {
-            ident: tuple(map(tuple, group[1])) for ident, group in groups.items()
-        }
+        # Token ids grouped by (node, category): flat[marks[4j + c] : marks[4j + c + 1]].
+        keys = np.array(tok_key, dtype=np.int64)
+        by_key = np.argsort(keys, kind="stable")
+        flat = np.array(tok_ids, dtype=np.int32)[by_key]
+        marks = np.searchsorted(keys[by_key], np.arange(4 * len(groups) + 1)).astype(np.int32)
+        ids, bounds = flat.tolist(), marks.tolist()
+        index: dict[str, tuple[tuple[int, ...], ...]] = dict(
+            zip(
+                groups,
+                [
+                    (
+                        tuple(ids[bounds[j] : bounds[j + 1]]),
+                        tuple(ids[bounds[j + 1] : bounds[j + 2]]),
+                        tuple(ids[bounds[j + 2] : bounds[j + 3]]),
+                        tuple(ids[bounds[j + 3] : bounds[j + 4]]),
+                    )
+                    for j in range(0, 4 * len(groups), 4)
+                ],
+                strict=True,
+            )
+        )
         for ident in groups:
             for k in range(len(ident) - 1, 0, -1):
                 if ident[:k] in index:
@@ -189,13 +203,8 @@ class VocabularyTrie:
                 index[ident[:k]] = ()  # inner node
         self._index = index
         self._max_ident = max(map(len, groups), default=0)
-        self._hashed = HashedNodes(  # node numbers = positions in `index` (idents come first)
-            list(index),
-            np.array(tok_ids, dtype=np.int32),
-            np.array(tok_node, dtype=np.int64),
-            np.array(tok_cat, dtype=np.int64),
-            self._max_ident,
-        )
+        # Node numbers = positions in `index`: idents first, then inner nodes.
+        self._hashed = HashedNodes(list(index), flat, marks, self._max_ident)
         self._tail_only: TokenIds = np.asarray(tail_only, dtype=np.int32)
         self._tail_only.flags.writeable = False
         self.n_identifier_tokens: int = len(tok_ids)
