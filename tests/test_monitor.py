@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from decoding.completer import Completer, CompletionRequest
+from decoding.healing import TokenTexts
 from decoding.monitor import Monitor
 from decoding.runtime import ModelRuntime
 from index.module_names import module_name
@@ -30,14 +30,7 @@ class Teacher:
 
     def __init__(self, runtime: ModelRuntime) -> None:
         self.runtime = runtime
-        self.by_first_char: dict[str, list[tuple[int, str]]] = defaultdict(list)
-        for token_id, piece in enumerate(runtime.token_pieces()):
-            try:
-                text = piece.decode("utf-8")
-            except UnicodeDecodeError:
-                continue
-            if text and not runtime.is_stop_token(token_id):
-                self.by_first_char[text[0]].append((token_id, text))
+        self.texts = TokenTexts(runtime.token_pieces(), set(runtime.vocab.control_ids))
 
     def run(self, monitor: Monitor, intended: str, max_steps: int = 60) -> str:
         generated: list[int] = []
@@ -47,7 +40,7 @@ class Teacher:
             if not remaining:
                 break
             logits = np.full(self.runtime.vocab_size, -10.0, dtype=np.float32)
-            for token_id, text in self.by_first_char.get(remaining[0], []):
+            for token_id, text in self.texts.by_first_char.get(remaining[0], []):
                 if remaining.startswith(text):
                     logits[token_id] = float(len(text))
             monitor.logits_hook(generated, logits)
