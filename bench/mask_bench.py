@@ -1,12 +1,15 @@
 """Token-mask benchmark for identifier-constrained decoding (decoding.vocab_trie).
 
-    python3 bench/mask_bench.py [--synthetic] [--vocab-size 150000] [--positions 20]
+    python3 bench/mask_bench.py [--synthetic] [--vocab-size 150000] [--positions 30] [--warm]
 
 Uses the embedded model's real vocabulary when ``decoding.runtime`` and the model load (CPU
-only), else a synthetic vocabulary. Prints the VocabularyTrie build time, then for legal sets
-of 10, 100 and 1000 names the per-step mask cost -- allowed_tokens + TokenMask.apply on a
-vocabulary-sized float32 row, with a fresh LegalNames per position as in real decoding --
-next to a naive full-vocabulary Python scan with the same rules, and the speedup.
+only), else a synthetic BPE-like vocabulary. Prints the VocabularyTrie build time, then for
+legal sets of 10, 100 and 1000 names the per-step mask cost -- allowed_tokens +
+TokenMask.apply on a vocabulary-sized float32 row, with a fresh LegalNames per position as in
+real decoding, caches evicted before each step as a model forward pass would (``--warm``: not)
+-- next to a naive full-vocabulary Python scan with the same rules, and the speedup. The last
+row splits the 1000 names into a shared layer reused across positions and a per-position one
+(allowed_tokens_union). Finally it compares TokenMask.apply with other masking strategies.
 """
 
 from __future__ import annotations

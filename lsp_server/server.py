@@ -151,8 +151,10 @@ class TetherServer(LanguageServer):
         self.adopt(update.settings, update.problems)
         if update.settings == self.session.settings:
             return
-        _, reindex = await self.scheduler.run(
+        reload, reindex = await self.scheduler.run(
             partial(self.session.apply_settings, update.settings))
+        if reload:  # report a bad model now, not at the next completion
+            self.background(self.scheduler.run(self.session.load_model))
         if reindex:
             self.indexer.schedule(self.session.roots)
 

@@ -71,10 +71,6 @@ def _non_negative_int(value: Any) -> int:
     return value
 
 
-def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    return lambda value: None if value is None else check(value)
-
-
 def _gpu_layers(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < -1:
         raise ValueError("expected an integer >= -1 (-1 offloads every layer)")
@@ -103,6 +99,11 @@ def _string_list(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _doc_folders(value: Any) -> tuple[str, ...]:
+    """An empty list (what editors send when nothing is configured) means the defaults."""
+    return _string_list(value) or DEFAULT_DOC_FOLDERS
+
+
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("expected true or false")
@@ -121,9 +122,9 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "mode": _mode,
     "max_tokens": _positive_int,
     "context_budget": _non_negative_int,
-    "threads": _optional(_positive_int),
-    "gpu_layers": _optional(_gpu_layers),
-    "doc_folders": _string_list,
+    "threads": _positive_int,
+    "gpu_layers": _gpu_layers,
+    "doc_folders": _doc_folders,
     "excludes": _string_list,
     "enable": _boolean,
     "log_file": _optional_text,
@@ -155,6 +156,8 @@ def apply(base: TetherSettings, raw: Any, origin: str) -> SettingsUpdate:
     changes: dict[str, Any] = {}
     update = SettingsUpdate(base)
     for key, value in unwrap(raw).items():
+        if value is None:  # editors send null for "not set": the lower layer's value stays
+            continue
         name = snake_case(str(key))
         check = _CHECKS.get(name)
         if check is None:

@@ -130,3 +130,26 @@ def test_member_completions(index: WorkspaceIndex) -> None:
     assert item.signature is not None and "quantity" in item.signature and not item.deprecated
     assert member_completions(index, "scripts.use", USE, 0, 3) == []
     assert member_completions(index, "scripts.use", USE, 99, 99) == []
+
+
+def test_third_party_deprecations(index: WorkspaceIndex) -> None:
+    from index.models import Deprecation
+
+    index.store.replace_external_deprecations({
+        "oldlib.fetch": (Deprecation("fetch() is deprecated", "2.0", "oldlib.fetch_all"),
+                         "oldlib")})
+    text = ("import oldlib\nfrom oldlib import fetch as grab\n\n"
+            "oldlib.fetch(1)\ngrab(2)\n\n\ndef local(fetch):\n    return fetch()\n")
+    try:
+        uses = deprecated_uses(index, "scripts.use", text)
+        assert [(u.range.start_line, u.external) for u in uses] == [(3, True), (4, True)]
+        assert all(u.qualname == "oldlib.fetch" for u in uses)
+        edit = replacement_edit(uses[0], text)
+        assert edit is not None and edit.new_text == "fetch_all"
+        aliased = replacement_edit(uses[1], text)
+        assert aliased is not None and aliased.new_text == "oldlib.fetch_all"
+        hover = symbol_at(index, "scripts.use", text, 3, 9)
+        assert hover is not None and hover.deprecation is not None
+        assert hover.deprecation.replacement == "oldlib.fetch_all"
+    finally:
+        index.store.replace_external_deprecations({})

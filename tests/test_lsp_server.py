@@ -200,7 +200,7 @@ async def test_did_change_is_seen_by_member_completions(lsp: Harness) -> None:
 async def test_cancel_request_stops_generation(lsp: Harness) -> None:
     uri = open_document(lsp.client, lsp.root / "scripts" / "numbers.py", NUMBERS)
     lsp.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
-        settings={"tether": {"debounceMs": 30, "embeddings": False, "maxTokens": 256}}))
+        settings={"tether": {"debounceMs": 30, "embeddings": False, "maxTokens": 1000}}))
     await asyncio.sleep(0.3)
     future = lsp.client.protocol.send_request(types.TEXT_DOCUMENT_INLINE_COMPLETION,
                                               inline_params(uri, NUMBERS_END),

@@ -5,6 +5,7 @@ No timing assertions."""
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -354,6 +355,15 @@ def test_randomized_against_oracle() -> None:
                 assert ids(got) == want, (sorted(names), partial, space)
 
 
+def test_degenerate_vocabularies() -> None:
+    legal = LegalNames(["a", "ab"])
+    for pieces in ([], [b""], [b"(", b" "], [b"\xc3"]):
+        trie = VocabularyTrie(pieces)
+        for partial in ("", "a", "ab"):
+            got = ids(allowed_tokens(trie, legal, partial, allow_leading_space=True))
+            assert got == oracle(pieces, (), legal, partial, allow_leading_space=True)
+
+
 def test_split_and_cached_build() -> None:
     trie = VocabularyTrie.cached(PIECES, SPECIAL)
     assert VocabularyTrie.cached(PIECES, SPECIAL) is trie
@@ -464,3 +474,36 @@ def test_real_vocabulary(real_runtime: Any, real_expected: list[set[int]]) -> No
         assert split is not None
         partial = None if split[2] else partial + split[1]
     assert partial is None or partial == "list_python_files"
+
+
+def test_constrained_generation_on_real_logits(real_runtime: Any) -> None:
+    """Mask llama.cpp's own logits buffer in place from a logits hook: the model can only
+    write a legal name, here names that do not occur in the prompt."""
+    rt = real_runtime
+    rt.reset()
+    trie = VocabularyTrie.cached(rt.token_pieces(), rt.vocab.control_ids)
+    legal = LegalNames(["collect_python_sources", "walk_tree", "root_directory"])
+    mask = TokenMask(rt.vocab_size)
+    partial = ""
+
+    def hook(generated: list[int], logits: np.ndarray) -> None:
+        nonlocal partial
+        if generated:
+            split = trie.split(generated[-1])
+            assert split is not None and not split[2]  # generation stops after a tail
+            partial += split[1]
+        allowed = allowed_tokens(trie, legal, partial, allow_leading_space=not generated)
+        assert allowed.size
+        mask.apply(logits, allowed)
+        assert np.isneginf(logits).sum() == logits.size - allowed.size
+
+    generation = rt.generate(
+        rt.build_prompt("import os\n\n\ndef main(path):\n    files ="),
+        max_tokens=12,
+        logits_hook=hook,
+        should_stop=lambda text: re.search(r"\W", text.lstrip(" ")) is not None,
+    )
+    match = re.match(r" ?(\w+)", generation.text)
+    assert match is not None and legal.has_prefix(match.group(1)), generation.text
+    if generation.stop_reason == "stop":
+        assert legal.is_complete(match.group(1))
