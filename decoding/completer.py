@@ -198,27 +198,39 @@ class Completer:
             log.exception("receiver analysis failed for %s", request.path)
             return None
 
-    def _healer(self, fragment: str) -> Healer | None:
-        if not fragment:
-            return None
+    def prepare(self, workspace: Path, path: str | None = None, text: str | None = None) -> None:
+        """Pay start-up costs before the first request: load the model, build the token
+        tables, start pyright and let it analyse the open document."""
+        self._tables()
+        client = self._pyright_for(workspace.resolve())
+        if client is not None:
+            client.warm_up()
+            if path is not None and text is not None:
+                client.update_document(workspace.resolve() / path, text)
+
+    def _tables(self) -> tuple[TokenTexts, VocabularyIndex]:
         runtime = self.runtime
-        if self._token_texts is None:
+        if self._token_texts is None or self._vocabulary is None:
             special = set(runtime.vocab.control_ids) | set(runtime.fim_template.stop_ids)
             self._token_texts = TokenTexts(runtime.token_pieces(), special)
-        return Healer(self._token_texts, fragment, runtime.vocab.piece)
-
-    def build_monitor(self, index: WorkspaceIndex, module: str, request: CompletionRequest,
-                 prefix: str, type_blind: bool) -> Monitor:
-        runtime = self.runtime
-        if self._vocabulary is None:
-            special = set(runtime.vocab.control_ids) | set(runtime.fim_template.stop_ids)
             self._vocabulary = VocabularyIndex(
                 runtime.token_pieces(), special,
                 lambda name: runtime.tokenize(name, continuation=True))
+        return self._token_texts, self._vocabulary
+
+    def _healer(self, fragment: str) -> Healer | None:
+        if not fragment:
+            return None
+        texts, _ = self._tables()
+        return Healer(texts, fragment, self.runtime.vocab.piece)
+
+    def build_monitor(self, index: WorkspaceIndex, module: str, request: CompletionRequest,
+                      prefix: str, type_blind: bool) -> Monitor:
+        _, vocabulary = self._tables()
         oracle = None if type_blind else self._pyright_for(index.root)
         provider = LegalSetProvider(index.lookup, module, index.root / request.path,
                                     oracle=oracle, type_blind=type_blind)
-        return Monitor(self._vocabulary, provider, runtime.vocab.piece, prefix)
+        return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix)
 
     def _pyright_for(self, root: Path) -> PyrightClient | None:
         if not self.settings.use_pyright:

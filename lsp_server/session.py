@@ -272,6 +272,10 @@ class Session:
         if self.index_for(location.root) is None or not self.load_model():
             return
         self.warmed.add(location.root)
+        try:
+            self.completer.prepare(location.root, location.rel, text)
+        except Exception:
+            log.exception("preparing the completer for %s failed", location.root)
         lines = text.split("\n")
         settings = self.completer.settings
         saved, settings.max_tokens = settings.max_tokens, 1
