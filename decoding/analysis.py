@@ -24,10 +24,9 @@ from index.parsing import parse, text
 from index.scope import names_in_scope
 from index.workspace import WorkspaceIndex
 
-MAX_RESOLUTIONS = 400  # receiver resolutions per diagnostics pass (each parses the buffer)
-_IMPORTS = ("import_statement", "import_from_statement", "future_import_statement")
-_DEFINITIONS = ("function_definition", "class_definition")
-_LOCAL_SCOPES = ("local", "parameter", "enclosing", "class")
+IMPORT_NODES = ("import_statement", "import_from_statement", "future_import_statement")
+DEFINITION_NODES = ("function_definition", "class_definition")
+LOCAL_SCOPES = ("local", "parameter", "enclosing", "class")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,24 +37,6 @@ class Span:
     start_char: int
     end_line: int
     end_char: int
-
-
-@dataclass(frozen=True, slots=True)
-class DeprecatedUse:
-    range: Span  # the deprecated name as written
-    qualname: str
-    message: str
-    replacement: str | None = None
-    version: str | None = None
-    expression: Span | None = None  # the whole dotted expression ending in the name
-    attribute: bool = False  # written as `receiver.name`
-    external: bool = False  # a dependency's deprecation, not the repository's
-
-
-@dataclass(frozen=True, slots=True)
-class TextEdit:
-    range: Span
-    new_text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +54,7 @@ class MemberCompletion:
 # -- positions ----------------------------------------------------------------------------
 
 
-class _Buffer:
+class Buffer:
     def __init__(self, source: str) -> None:
         self.source = source
         self.lines = source.split("\n")
@@ -106,7 +87,7 @@ class _Buffer:
     def imports(self) -> dict[str, str]:
         """Local name → the dotted name it imports, for the buffer's absolute imports."""
         found: dict[str, str] = {}
-        for node in _walk(self.root):
+        for node in walk(self.root):
             if node.type not in ("import_statement", "import_from_statement"):
                 continue
             source = text(node.child_by_field_name("module_name"))
@@ -136,19 +117,19 @@ def symbol_at(index: WorkspaceIndex, module: str, text_: str, line: int,
     """The definition the name under (or just before) the cursor refers to: local names,
     imports, dotted attribute chains, `self.x`; a dependency's deprecation record when the
     name comes from a third-party module the index knows a deprecation of."""
-    buffer = _Buffer(text_)
+    buffer = Buffer(text_)
     row, column = buffer.clamp(line, char)
     node = _identifier_at(buffer.root, buffer.offset(row, column))
     if node is None:
         return None
     lookup = index.lookup
-    statement = _ancestor(node, _IMPORTS)
+    statement = ancestor(node, IMPORT_NODES)
     if statement is not None:
         return _import_symbol(lookup, module, statement, node)
     parent = node.parent
-    if parent is not None and parent.type == "attribute" and _is_attribute_name(node):
-        return _member_symbol(lookup, module, buffer, node)
-    if parent is not None and parent.type in _DEFINITIONS and _is_field(parent, "name", node):
+    if parent is not None and parent.type == "attribute" and is_attribute_name(node):
+        return member_symbol(lookup, module, buffer, node)
+    if parent is not None and parent.type in DEFINITION_NODES and is_field(parent, "name", node):
         return _definition_symbol(lookup, module, node)
     return _name_symbol(lookup, module, buffer, node)
 
@@ -163,7 +144,7 @@ def _identifier_at(root: Node, offset: int) -> Node | None:
     return None
 
 
-def _ancestor(node: Node, types: tuple[str, ...]) -> Node | None:
+def ancestor(node: Node, types: tuple[str, ...]) -> Node | None:
     """The nearest enclosing node of one of `types` within the same statement."""
     current = node.parent
     while current is not None and current.type not in ("block", "module"):
@@ -173,12 +154,12 @@ def _ancestor(node: Node, types: tuple[str, ...]) -> Node | None:
     return None
 
 
-def _is_field(parent: Node, field: str, node: Node) -> bool:
+def is_field(parent: Node, field: str, node: Node) -> bool:
     return (child := parent.child_by_field_name(field)) is not None and child.id == node.id
 
 
-def _is_attribute_name(node: Node) -> bool:
-    return node.parent is not None and _is_field(node.parent, "attribute", node)
+def is_attribute_name(node: Node) -> bool:
+    return node.parent is not None and is_field(node.parent, "attribute", node)
 
 
 def _import_symbol(lookup: SymbolLookup, module: str, statement: Node,
@@ -224,7 +205,7 @@ def _absolute_module(module: str, written: str, is_package: bool) -> str:
     return ".".join([*anchor, rest] if rest else anchor)
 
 
-def _member_symbol(lookup: SymbolLookup, module: str, buffer: _Buffer,
+def member_symbol(lookup: SymbolLookup, module: str, buffer: Buffer,
                    node: Node) -> Symbol | None:
     receiver = _receiver_before(lookup, module, buffer, node)
     name = text(node)
@@ -233,10 +214,10 @@ def _member_symbol(lookup: SymbolLookup, module: str, buffer: _Buffer,
         return found
     obj = node.parent.child_by_field_name("object") if node.parent is not None else None
     dotted = _dotted(obj)
-    return _resolve_written(lookup, module, buffer, f"{dotted}.{name}") if dotted else None
+    return resolve_written(lookup, module, buffer, f"{dotted}.{name}") if dotted else None
 
 
-def _receiver_before(lookup: SymbolLookup, module: str, buffer: _Buffer,
+def _receiver_before(lookup: SymbolLookup, module: str, buffer: Buffer,
                      node: Node) -> Receiver | None:
     row, column = node.start_point[0], buffer.column(*node.start_point)
     try:
@@ -263,23 +244,23 @@ def _definition_symbol(lookup: SymbolLookup, module: str, node: Node) -> Symbol 
     return _first(exact or candidates)
 
 
-def _name_symbol(lookup: SymbolLookup, module: str, buffer: _Buffer,
+def _name_symbol(lookup: SymbolLookup, module: str, buffer: Buffer,
                  node: Node) -> Symbol | None:
     name = text(node)
     scope = buffer.scope_of(node)
     if scope == "builtin":
         return None
-    if scope in _LOCAL_SCOPES or name in ("self", "cls"):
+    if scope in LOCAL_SCOPES or name in ("self", "cls"):
         receiver = _receiver_of_name(lookup, module, buffer, node)
         if receiver is not None and receiver.known and receiver.qualname:
             return lookup.resolve(receiver.qualname) or _first(
                 lookup.by_qualname(receiver.qualname))
         if scope != "class":
             return None
-    return _resolve_written(lookup, module, buffer, name)
+    return resolve_written(lookup, module, buffer, name)
 
 
-def _receiver_of_name(lookup: SymbolLookup, module: str, buffer: _Buffer,
+def _receiver_of_name(lookup: SymbolLookup, module: str, buffer: Buffer,
                       node: Node) -> Receiver | None:
     """What a local name holds, asked the way completion asks: as if `name.` were typed."""
     row, column = node.end_point[0], buffer.column(*node.end_point)
@@ -308,7 +289,7 @@ def _dotted(node: Node | None) -> str:
     return ""
 
 
-def _resolve_written(lookup: SymbolLookup, module: str, buffer: _Buffer,
+def resolve_written(lookup: SymbolLookup, module: str, buffer: Buffer,
                      dotted: str) -> Symbol | None:
     """A dotted name as written in the module; for a third-party import, its deprecation."""
     found = lookup.resolve_in_module(module, dotted)
@@ -320,100 +301,12 @@ def _resolve_written(lookup: SymbolLookup, module: str, buffer: _Buffer,
         target) else None
 
 
-def _walk(root: Node) -> Iterator[Node]:
+def walk(root: Node) -> Iterator[Node]:
     stack = [root]
     while stack:
         node = stack.pop()
         yield node
         stack.extend(reversed(node.children))
-
-
-# -- deprecations -------------------------------------------------------------------------
-
-
-def deprecated_uses(index: WorkspaceIndex, module: str, text_: str) -> list[DeprecatedUse]:
-    """Uses (calls, attribute accesses, references) of deprecated repository symbols and of
-    the dependencies' deprecated APIs recorded in the index, in buffer order."""
-    lookup = index.lookup
-    repo = {s.name for s in lookup.deprecated_symbols()}
-    external = {row["qualname"].rsplit(".", 1)[-1] for row in lookup.store.query(
-        "SELECT qualname FROM external_deprecations")}
-    candidates = repo | external
-    if not candidates:
-        return []
-    buffer = _Buffer(text_)
-    candidates |= {local for local, target in buffer.imports.items()
-                   if target.rsplit(".", 1)[-1] in external}  # `from x import old as new`
-    uses: list[DeprecatedUse] = []
-    budget = MAX_RESOLUTIONS
-    for node in _walk(buffer.root):
-        if node.type != "identifier" or text(node) not in candidates or budget <= 0:
-            continue
-        if _ancestor(node, _IMPORTS) is not None or _is_declaration(node):
-            continue
-        budget -= 1
-        use = _deprecated_use(lookup, module, buffer, node)
-        if use is not None:
-            uses.append(use)
-    uses.sort(key=lambda u: (u.range.start_line, u.range.start_char))
-    return uses
-
-
-def _is_declaration(node: Node) -> bool:
-    """A name being defined (a definition, a parameter, a keyword argument), not used."""
-    parent = node.parent
-    if parent is None or parent.type in ("parameters", "typed_parameter"):
-        return parent is not None
-    return parent.type in (*_DEFINITIONS, "keyword_argument", "default_parameter",
-                           "typed_default_parameter") and _is_field(parent, "name", node)
-
-
-def _deprecated_use(lookup: SymbolLookup, module: str, buffer: _Buffer,
-                    node: Node) -> DeprecatedUse | None:
-    attribute = _is_attribute_name(node)
-    if attribute:
-        symbol = _member_symbol(lookup, module, buffer, node)
-    elif buffer.scope_of(node) in (*_LOCAL_SCOPES, "builtin"):
-        return None
-    else:
-        symbol = _resolve_written(lookup, module, buffer, text(node))
-    if symbol is None or symbol.deprecation is None:
-        return None
-    dep = symbol.deprecation
-    top = start = node.parent if attribute and node.parent is not None else node
-    while start.type == "attribute" and (inner := start.child_by_field_name("object")) and (
-            inner.type in ("attribute", "identifier")):
-        start = inner
-    return DeprecatedUse(range=buffer.span(node), qualname=symbol.qualname, message=dep.message,
-                         replacement=dep.replacement, version=dep.version,
-                         expression=buffer.span(top, start), attribute=attribute,
-                         external=symbol.path.startswith("<"))
-
-
-def replacement_edit(use: DeprecatedUse, text_: str) -> TextEdit | None:
-    """The edit that rewrites a deprecated use to its replacement, when that is safe:
-    a sibling member or function keeps the receiver and changes the name
-    (`cart.add(x)` → `cart.add_item(x)`); otherwise the qualified replacement, when its
-    first component (or its own name) is bound in the buffer's scope."""
-    replacement = (use.replacement or "").strip().removesuffix("()")
-    if not replacement or not all(p.isidentifier() for p in replacement.split(".")):
-        return None
-    last = replacement.rsplit(".", 1)[-1]
-    replacement_parent = replacement.rpartition(".")[0]
-    deprecated_parent = use.qualname.rpartition(".")[0]
-    sibling = not replacement_parent or replacement_parent == deprecated_parent or (
-        deprecated_parent.endswith("." + replacement_parent))
-    if sibling and use.attribute:
-        return TextEdit(use.range, last)
-    buffer = _Buffer(text_)
-    row, column = buffer.clamp(use.range.start_line, use.range.start_char)
-    visible = {n.name: n.scope for n in names_in_scope(text_, row, column)}
-    if visible.get(last) in ("module", "import") and (sibling or "." not in replacement):
-        return TextEdit(use.expression or use.range, last)
-    head = replacement.split(".")[0]
-    if "." in replacement and visible.get(head) == "import":
-        return TextEdit(use.expression or use.range, replacement)
-    return None
 
 
 # -- member completions -------------------------------------------------------------------
@@ -423,7 +316,7 @@ def member_completions(index: WorkspaceIndex, module: str, text_: str, line: int
                        char: int) -> list[MemberCompletion]:
     """The members legal after `receiver.` at the cursor (nothing when the cursor is not at
     a member access or the receiver is unknown), nearest definition first."""
-    buffer = _Buffer(text_)
+    buffer = Buffer(text_)
     row, column = buffer.clamp(line, char)
     lookup = index.lookup
     try:

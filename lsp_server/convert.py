@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from decoding.analysis import DeprecatedUse, MemberCompletion, Span, TextEdit
+from decoding.analysis import MemberCompletion, Span
+from decoding.deprecated_uses import DeprecatedUse, TextEdit
 from decoding.prompt_window import utf16_to_index
 from index.models import Symbol, SymbolKind
 

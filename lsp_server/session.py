@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from decoding import analysis
+from decoding import deprecated_uses as deprecation_analysis
 from decoding.completer import (
     Completer,
     CompletionRequest,
@@ -194,18 +195,21 @@ class Session:
         self.sync_all()
         return analysis.symbol_at(found[1], found[0].module or "", text, line, char)
 
-    def deprecated_uses(self, path: Path, text: str) -> list[analysis.DeprecatedUse]:
+    def deprecated_uses(self, path: Path, text: str) -> list[deprecation_analysis.DeprecatedUse]:
         found = self._python(path)
         if found is None:
             return []
-        return analysis.deprecated_uses(found[1], found[0].module or "", text)
+        return deprecation_analysis.deprecated_uses(found[1], found[0].module or "", text)
 
-    def fixes(self, path: Path, text: str, span: analysis.Span
-              ) -> list[tuple[analysis.DeprecatedUse, analysis.TextEdit]]:
+    def fixes(self, path: Path, text: str, span: analysis.Span) -> list[
+            tuple[deprecation_analysis.DeprecatedUse, deprecation_analysis.TextEdit]]:
         """Quick fixes for the deprecated uses that overlap `span`."""
         found = []
         for use in self.deprecated_uses(path, text):
-            if _overlap(use.range, span) and (edit := analysis.replacement_edit(use, text)):
+            if not _overlap(use.range, span):
+                continue
+            edit = deprecation_analysis.replacement_edit(use, text)
+            if edit is not None:
                 found.append((use, edit))
         return found
 

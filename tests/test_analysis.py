@@ -8,14 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from decoding.analysis import (
-    DeprecatedUse,
-    Span,
-    deprecated_uses,
-    member_completions,
-    replacement_edit,
-    symbol_at,
-)
+from decoding.analysis import Span, member_completions, symbol_at
+from decoding.deprecated_uses import DeprecatedUse, deprecated_uses, replacement_edit
 from index.config import IndexConfig
 from index.workspace import WorkspaceIndex
 
