@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,10 +52,15 @@ def fts_query(query: str) -> str | None:
 
 
 class VectorMatrix:
-    """All chunk vectors of the store in one matrix, rebuilt when the store changes."""
+    """All chunk vectors of the store in one matrix, rebuilt when the store changes, at most
+    once per `refresh_seconds`: every keystroke re-indexes the open buffer, and reloading all
+    vectors for each would put tens of milliseconds on the completion path. Between reloads
+    a hit may name a chunk that no longer exists; those are dropped when hits are read."""
 
-    def __init__(self, store: IndexStore) -> None:
+    def __init__(self, store: IndexStore, refresh_seconds: float = 10.0) -> None:
         self.store = store
+        self.refresh_seconds = refresh_seconds
+        self._loaded_at = float("-inf")
         self._generation = -1
         self._ids = np.zeros(0, dtype=np.int64)
         self._matrix = np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
@@ -62,7 +68,9 @@ class VectorMatrix:
 
     def current(self) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
-            if self._generation != self.store.generation:
+            stale = self._generation != self.store.generation
+            if stale and (len(self._ids) == 0 or
+                          time.monotonic() - self._loaded_at >= self.refresh_seconds):
                 self._reload()
             return self._ids, self._matrix
 
@@ -77,6 +85,7 @@ class VectorMatrix:
             matrix[index] = np.frombuffer(row[1], dtype=np.float32)
         self._matrix = matrix
         self._generation = generation
+        self._loaded_at = time.monotonic()
 
 
 class HybridSearcher:
