@@ -198,6 +198,13 @@ class Completer:
             log.exception("receiver analysis failed for %s", request.path)
             return None
 
+    def release(self, request: CompletionRequest) -> None:
+        """Drop the request's buffer override (batch use: the next task must see the other
+        files as they are on disk, not cut at an earlier task's cursor)."""
+        if request.mode == "plain" or (request.mode is None and self.settings.mode == "plain"):
+            return
+        self.registry.get(request.workspace).close_buffer(request.path)
+
     def prepare(self, workspace: Path, path: str | None = None, text: str | None = None) -> None:
         """Pay start-up costs before the first request: load the model, build the token
         tables, start pyright and let it analyse the open document."""

@@ -125,3 +125,14 @@ def test_eval_cli_keeps_the_batch_contract(shop_root: Path, tmp_path: Path) -> N
     assert all(set(o) == {"id", "completion", "latency_ms"} for o in outputs)
     assert all(isinstance(o["latency_ms"], float) for o in outputs)
     assert "task 1" in done.stderr  # progress goes to stderr only
+
+
+def test_batch_tasks_do_not_see_an_earlier_task_cut_at_its_cursor(
+        completer: Completer, shop_root: Path) -> None:
+    text, line, char = cut_before(shop_root, "shop/models.py", "    def add_item", "    def ")
+    earlier = request(shop_root, text, line, char, "rag", rel="shop/models.py")
+    completer.complete(earlier)
+    index = completer.registry.get(shop_root)
+    assert not index.lookup.member("shop.models.Cart", "apply_discount")  # cut off
+    completer.release(earlier)
+    assert index.lookup.member("shop.models.Cart", "apply_discount")  # disk again

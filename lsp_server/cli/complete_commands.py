@@ -122,7 +122,10 @@ def _evaluate(completer: Completer, task: dict[str, object], mode: str,
             character=int(task["character"]), mode=mode)  # type: ignore[call-overload]
         print(f"tether eval: task {number} ({task_id}) {request.path}:{request.line + 1}",
               file=sys.stderr)
-        result = completer.complete(request)
+        try:
+            result = completer.complete(request)
+        finally:
+            completer.release(request)
     except (ModelError, ModeUnavailableError):
         raise
     except (KeyError, TypeError, ValueError, OSError) as error:
