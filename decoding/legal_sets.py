@@ -9,6 +9,7 @@ position stays unconstrained: valid code is never blocked.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,6 +25,10 @@ from index.scope import names_in_scope
 log = logging.getLogger(__name__)
 OBJECT_ATTRIBUTES: frozenset[str] = frozenset(dir(object)) | {"__dict__", "__module__"}
 CLASS_ATTRIBUTES: frozenset[str] = frozenset(dir(type)) - {"mro"} | {"mro"}
+_DEF_LINE = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)")
+_INITIALIZERS = frozenset({"__init__", "__post_init__", "__new__", "__init_subclass__",
+                           "__enter__", "__aenter__", "__setstate__", "setUp", "setup",
+                           "setup_method", "reset", "initialize", "init"})
 MODULE_ATTRIBUTES: frozenset[str] = frozenset(
     {"__name__", "__file__", "__doc__", "__path__", "__all__", "__spec__", "__dict__"})
 
@@ -102,6 +107,8 @@ class LegalSetProvider:
 
     def _member(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
         column = position.column
+        if _may_define_attribute(position, text):
+            return None
         receiver = self.resolver.resolve(self.module, text, line, column)
         if receiver is not None and receiver.known and receiver.complete:
             extra = (MODULE_ATTRIBUTES if receiver.kind == "module" else OBJECT_ATTRIBUTES
@@ -194,6 +201,20 @@ class LegalSetProvider:
             rows = self.lookup.store.query("SELECT DISTINCT name FROM symbols")
             self._repo_names = frozenset(row[0] for row in rows) | OBJECT_ATTRIBUTES
         return LegalSet(self._repo_names, "blind")
+
+
+def _may_define_attribute(position: IdentifierPosition, text: str) -> bool:
+    """`self.` starting a statement in an initializer may be assigning a new attribute,
+    which no static analysis knows yet: such a position is left free."""
+    current = text.rsplit("\n", 1)[-1]
+    if position.receiver not in ("self", "cls") or current.strip() != f"{position.receiver}.":
+        return False
+    indent = len(current) - len(current.lstrip())
+    for previous in reversed(text.split("\n")[:-1]):
+        match = _DEF_LINE.match(previous)
+        if match is not None and len(match.group(1)) < indent:
+            return match.group(2) in _INITIALIZERS
+    return False
 
 
 def _deprecations(symbols: list[Symbol]) -> dict[str, str | None]:

@@ -50,11 +50,13 @@ class VocabularyIndex:
         self.trie = VocabularyTrie.cached(pieces, special_ids)
         self.tokenize = tokenize
         self._spellings: dict[str, tuple[tuple[int, str], ...]] = {}
-        digit_start, dot_ident, equals = [], [], []
+        digit_start, dot_ident, equals, enders = [], [], [], []
         for token_id, piece in enumerate(pieces):
             if token_id in special_ids or not piece:
                 continue
             first = piece[:1]
+            if chr(first[0]) not in _IDENT_CHARS and first[0] < 128:
+                enders.append(token_id)
             if first.isdigit():
                 digit_start.append(token_id)
             if piece.startswith(b".") and len(piece) > 1 and chr(piece[1]) in _IDENT_CHARS:
@@ -64,6 +66,7 @@ class VocabularyIndex:
         self.digit_start = np.array(digit_start, dtype=np.int32)
         self.dot_ident = np.array(dot_ident, dtype=np.int32)
         self.keyword_equals = np.array(equals, dtype=np.int32)
+        self.name_enders = np.array(enders, dtype=np.int32)  # tokens that end an identifier
 
     def spelling(self, name: str) -> tuple[tuple[int, str], ...]:
         """How the tokenizer spells `name` after a non-space character: (id, text) pairs."""
@@ -165,8 +168,12 @@ class Monitor:
         if ranked is None:
             ranked = self._ranked[id(legal)] = self._ranking(position, legal)
         bonus: dict[int, float] = {}
+        ending = 0.0  # the bonus for ending the name here, when `partial` is a legal name
         for name, prior in ranked:
             if not name.startswith(partial):
+                continue
+            if name == partial:
+                ending = prior
                 continue
             written = ""
             for token, piece in self.vocabulary.spelling(name):
@@ -177,6 +184,8 @@ class Monitor:
                 written += piece
                 if len(written) > len(partial):
                     break
+        if ending:
+            logits[self.vocabulary.name_enders] += ending
         for token, amount in bonus.items():
             logits[token] += amount  # -inf (masked) stays -inf
 

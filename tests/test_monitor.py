@@ -155,3 +155,13 @@ def test_grounded_completion_writes_only_existing_members(completer: Completer,
     name = re.match(r"[A-Za-z_]\w*", result.text)
     assert name is not None and name.group(0) in members
     assert result.constrained_steps > 0
+
+
+def test_new_attribute_in_an_initializer_is_not_blocked(completer: Completer, shop_root: Path,
+                                                       teacher: Teacher) -> None:
+    source = (shop_root / "shop" / "models.py").read_text()
+    prefix = source[: source.index("        self.owner = owner")] + "        "
+    monitor = monitor_at(completer, shop_root, prefix, rel="shop/models.py")
+    assert teacher.run(monitor, "self.created_at = 0\n") == "self.created_at = 0\n"
+    assert teacher.run(monitor_at(completer, shop_root, prefix, rel="shop/models.py"),
+                       "self.items.append(owner)") == "self.items.append(owner)"
