@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from decoding.prompt_window import utf16_to_index
+
 KIND_KEYWORD = 14
 TAG_UNNECESSARY, TAG_DEPRECATED = 1, 2
 IDENT = re.compile(r"[^\W\d]\w*")
@@ -93,14 +95,7 @@ def utf16_column(line_text: str, column: int) -> int:
 
 
 def python_column(line_text: str, utf16: int) -> int:
-    if line_text.isascii():
-        return utf16
-    units = 0
-    for index, char in enumerate(line_text):
-        if units >= utf16:
-            return index
-        units += 2 if ord(char) > 0xFFFF else 1
-    return len(line_text)
+    return utf16_to_index(line_text, utf16)
 
 
 def range_text(text: str, lsp_range: Mapping[str, Any]) -> str:

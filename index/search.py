@@ -51,6 +51,18 @@ def fts_query(query: str) -> str | None:
     return " OR ".join(f'"{term}"' for term in terms[:MAX_QUERY_TERMS])
 
 
+def _filters(kind: str | None, exclude_path: str | None) -> tuple[str, list[object]]:
+    """SQL conditions (on `c` = chunks, `f` = files) for the search filters."""
+    sql, params = "", []
+    if kind:
+        sql += " AND c.kind = ?"
+        params.append(kind)
+    if exclude_path:
+        sql += " AND f.path != ?"
+        params.append(exclude_path)
+    return sql, params
+
+
 class VectorMatrix:
     """All chunk vectors of the store in one matrix, rebuilt when the store changes, at most
     once per `refresh_seconds`: every keystroke re-indexes the open buffer, and reloading all
@@ -121,18 +133,11 @@ class HybridSearcher:
         match = fts_query(query)
         if match is None:
             return []
+        filters, params = _filters(kind, exclude_path)
         sql = ("SELECT c.id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
-               "JOIN files f ON f.id = c.file_id WHERE chunks_fts MATCH ?")
-        params: list[object] = [match]
-        if kind:
-            sql += " AND c.kind = ?"
-            params.append(kind)
-        if exclude_path:
-            sql += " AND f.path != ?"
-            params.append(exclude_path)
-        sql += " ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT ?"
-        params.append(limit)
-        return [row[0] for row in self.store.query(sql, params)]
+               f"JOIN files f ON f.id = c.file_id WHERE chunks_fts MATCH ?{filters} "
+               "ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT ?")
+        return [row[0] for row in self.store.query(sql, [match, *params, limit])]
 
     def _vector(self, query: str, kind: str | None, limit: int,
                 exclude_path: str | None) -> list[int]:
@@ -150,16 +155,10 @@ class HybridSearcher:
 
     def _filter(self, ids: list[int], kind: str | None, exclude_path: str | None) -> set[int]:
         marks = ",".join("?" * len(ids))
+        filters, params = _filters(kind, exclude_path)
         sql = (f"SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id "
-               f"WHERE c.id IN ({marks})")
-        params: list[object] = list(ids)
-        if kind:
-            sql += " AND c.kind = ?"
-            params.append(kind)
-        if exclude_path:
-            sql += " AND f.path != ?"
-            params.append(exclude_path)
-        return {row[0] for row in self.store.query(sql, params)}
+               f"WHERE c.id IN ({marks}){filters}")
+        return {row[0] for row in self.store.query(sql, [*ids, *params])}
 
     def _hits(self, ids: list[int], scores: dict[int, float],
               ranks: dict[int, list[int | None]]) -> list[SearchHit]:
