@@ -77,7 +77,8 @@ class CompletionResult:
     receiver: str | None = None
     avoided_deprecations: list[str] = field(default_factory=list)
     constrained_steps: int = 0
-    mask_ms: float = 0.0  # time spent in the monitor's logits hook
+    mask_ms: float = 0.0  # time spent in the monitor's logits hook, analysis included
+    analysis_ms: float = 0.0  # of which: computing legal sets (index, pyright, parsing)
     decode_ms: float = 0.0
     legal_set_sources: dict[str, int] = field(default_factory=dict)  # index | pyright | ...
 
@@ -161,6 +162,7 @@ class Completer:
         healed_prefix = prefix[: len(prefix) - len(fragment)]
         if mode in ("grounded", "blind") and index is not None:
             monitor = self.build_monitor(index, module, request, healed_prefix, mode == "blind")
+            monitor.prefetch()
         hooks = [hook for hook in (self._healer(fragment), monitor) if hook is not None]
         prompt = runtime.build_prompt(window.cut(healed_prefix, hint), suffix, context_text)
         self.last_prompt = prompt
@@ -185,6 +187,7 @@ class Completer:
             avoided_deprecations=list(monitor.avoided) if monitor is not None else [],
             constrained_steps=monitor.constrained_steps if monitor is not None else 0,
             mask_ms=monitor.stats.mask_seconds * 1000 if monitor is not None else 0.0,
+            analysis_ms=monitor.stats.analysis_seconds * 1000 if monitor is not None else 0.0,
             decode_ms=generation.decode_ms,
             legal_set_sources=dict(monitor.provider.sources) if monitor is not None else {})
 

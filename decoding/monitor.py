@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import math
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -38,7 +39,8 @@ class MonitorStats:
     constrained_steps: int = 0
     free_steps: int = 0
     dead_ends: int = 0
-    mask_seconds: float = 0.0
+    mask_seconds: float = 0.0  # everything in the hook, analysis included
+    analysis_seconds: float = 0.0  # of which: computing legal sets (index, pyright, parsing)
     sources: Counter[str] = field(default_factory=Counter)
 
 
@@ -96,12 +98,30 @@ class Monitor:
         self._seen_tokens = 0
         self._names: dict[int, LegalNames] = {}
         self._ranked: dict[int, list[tuple[str, float]]] = {}
+        self._prefetching: threading.Thread | None = None
 
     @property
     def constrained_steps(self) -> int:
         return self.stats.constrained_steps
 
+    def prefetch(self) -> None:
+        """Start computing the legal set of the cursor's own position in the background, so
+        that pyright (slowest on a file's first request) works while the prompt is being
+        evaluated instead of after it."""
+        line_start = self.prefix.rfind("\n") + 1
+        position = detect_position(self.prefix[line_start:])
+        if position is None:
+            return
+        head = self.prefix[: line_start + position.column]
+        self._prefetching = threading.Thread(
+            target=self.provider.legal_for, args=(position, head, self.prefix_line),
+            name="tether-legal-set-prefetch", daemon=True)
+        self._prefetching.start()
+
     def logits_hook(self, generated_ids: list[int], logits: np.ndarray) -> None:
+        if self._prefetching is not None:
+            self._prefetching.join()
+            self._prefetching = None
         started = time.perf_counter()
         try:
             self._step(generated_ids, logits)
@@ -123,11 +143,19 @@ class Monitor:
             return
         line_number = self.prefix_line + self._generated.count("\n")
         head = text[: line_start + position.column]
-        legal = self.provider.legal_for(position, head, line_number)
+        legal = self._legal_for(position, head, line_number)
         if legal is None:
             self.stats.free_steps += 1
             return
         self._constrain(position, legal, logits, keyword_context=line)
+
+    def _legal_for(self, position: IdentifierPosition, head: str,
+                   line_number: int) -> LegalSet | None:
+        started = time.perf_counter()
+        try:
+            return self.provider.legal_for(position, head, line_number)
+        finally:
+            self.stats.analysis_seconds += time.perf_counter() - started
 
     def _constrain(self, position: IdentifierPosition, legal: LegalSet, logits: np.ndarray,
                    keyword_context: str) -> None:
@@ -221,6 +249,6 @@ class Monitor:
         if probe is None or probe.kind != "member":
             return
         line_number = self.prefix_line + self._generated.count("\n")
-        legal = self.provider.legal_for(probe, text + ".", line_number)
+        legal = self._legal_for(probe, text + ".", line_number)
         if legal is not None and self.vocabulary.dot_ident.size:
             logits[self.vocabulary.dot_ident] = -np.inf

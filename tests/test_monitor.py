@@ -161,7 +161,10 @@ def test_new_attribute_in_an_initializer_is_not_blocked(completer: Completer, sh
                                                        teacher: Teacher) -> None:
     source = (shop_root / "shop" / "models.py").read_text()
     prefix = source[: source.index("        self.owner = owner")] + "        "
-    monitor = monitor_at(completer, shop_root, prefix, rel="shop/models.py")
-    assert teacher.run(monitor, "self.created_at = 0\n") == "self.created_at = 0\n"
-    assert teacher.run(monitor_at(completer, shop_root, prefix, rel="shop/models.py"),
-                       "self.items.append(owner)") == "self.items.append(owner)"
+    try:
+        monitor = monitor_at(completer, shop_root, prefix, rel="shop/models.py")
+        assert teacher.run(monitor, "self.created_at = 0\n") == "self.created_at = 0\n"
+        assert teacher.run(monitor_at(completer, shop_root, prefix, rel="shop/models.py"),
+                           "self.items.append(owner)") == "self.items.append(owner)"
+    finally:
+        completer.registry.get(shop_root).close_buffer("shop/models.py")
