@@ -157,6 +157,9 @@ class ReceiverResolver:
         return Receiver("unknown", receiver.qualname)
 
     def _from_value(self, module: str, value: Node, root: Node, offset: int) -> Receiver:
+        # Names in an assigned value mean what they meant before that assignment
+        # (`name = name.strip()`), which also keeps resolution from chasing itself.
+        offset = min(offset, value.start_byte)
         if value.type == "call":
             function = value.child_by_field_name("function")
             chain = _split_chain(text(function)) if function is not None else []
@@ -322,7 +325,8 @@ def _local_binding(scope: Node, name: str, offset: int,
             continue
         if node.type == "assignment":
             left = node.child_by_field_name("left")
-            if left is not None and left.type == "identifier" and text(left) == name:
+            if (left is not None and left.type == "identifier" and text(left) == name
+                    and node.end_byte <= offset):
                 assignments.append(node)
         stack.extend(node.children)
     for node in sorted(assignments, key=lambda n: n.start_byte):

@@ -168,3 +168,22 @@ def test_new_attribute_in_an_initializer_is_not_blocked(completer: Completer, sh
                            "self.items.append(owner)") == "self.items.append(owner)"
     finally:
         completer.registry.get(shop_root).close_buffer("shop/models.py")
+
+
+def test_self_referential_assignments_resolve_without_recursion(
+        completer: Completer, shop_root: Path) -> None:
+    from decoding.receiver import ReceiverResolver
+
+    index = completer.registry.get(shop_root)
+    text = ("from shop.models import Cart\n\n\ndef f(name: str, c: Cart):\n"
+            "    name = name.strip()\n    c = c\n    x = Cart('a')\n    x = x.empty()\n    x.")
+    try:
+        index.set_buffer("scripts/loops.py", text)
+        lines = text.split("\n")
+        resolver = ReceiverResolver(index.lookup)
+        found = resolver.resolve("scripts.loops", text, len(lines) - 1, len(lines[-1]))
+        assert found is not None and found.qualname == "shop.models.Cart"
+        renamed = text[: -len("    x.")] + "    name."
+        assert resolver.resolve("scripts.loops", renamed, len(lines) - 1, 9).kind == "unknown"
+    finally:
+        index.remove_file("scripts/loops.py")
