@@ -175,7 +175,7 @@ class Completer:
         raw = generation.text
         healed = raw.startswith(fragment)
         text = "" if generation.stop_reason == "cancelled" or not healed else postprocess(
-            ctx, raw[len(fragment):], multiline)
+            ctx, _before_file_header(raw[len(fragment):], request.path), multiline)
         return CompletionResult(
             text=text, mode=mode, model=self.model_name,
             latency_ms=(time.perf_counter() - started) * 1000,
@@ -256,6 +256,17 @@ class Completer:
                     return None
                 self._pyright[root] = client
             return client
+
+
+def _before_file_header(text: str, path: str) -> str:
+    """The completion up to where the model starts writing our own context layout again
+    (the `# path` line that introduces the file in the prompt)."""
+    header = f"# {path}"
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if index and line.strip() == header:
+            return "\n".join(lines[:index])
+    return text
 
 
 def _chain(hooks: list[Healer | Monitor]) -> LogitsHook | None:

@@ -249,6 +249,11 @@ def _block_end(info: _Info, text: str) -> int:
     if block is None:
         block = min(info.fallback_indent, first_indent)
     definition = _DEFINITION.match(code[0][1].lstrip()) is not None
+    if block == 0 and not definition:
+        # Top-level statements never dedent: a blank line ends the group being written.
+        blank = next((at for at, line in lines if at > code[0][0] and not line.strip()), None)
+        if blank is not None:
+            return blank
     body_seen = False
     for at, line in code[1:]:
         indent = _indent(line)

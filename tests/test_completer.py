@@ -136,3 +136,11 @@ def test_batch_tasks_do_not_see_an_earlier_task_cut_at_its_cursor(
     assert not index.lookup.member("shop.models.Cart", "apply_discount")  # cut off
     completer.release(earlier)
     assert index.lookup.member("shop.models.Cart", "apply_discount")  # disk again
+
+
+def test_the_prompt_file_header_never_leaks_into_a_completion() -> None:
+    from decoding.completer import _before_file_header
+
+    assert _before_file_header("x = 2\n# x.py\nx = 3", "x.py") == "x = 2"
+    assert _before_file_header("# x.py is fine as a first line", "x.py") == (
+        "# x.py is fine as a first line")

@@ -278,3 +278,8 @@ def test_trailing_decorator_at_the_end_of_the_buffer_is_kept() -> None:
 def test_trailing_block_header_at_the_end_of_the_buffer_is_kept() -> None:
     ctx = CompletionContext(prefix="def f(x):\n    if x.", suffix="")
     assert postprocess(ctx, "ready:\n") == "ready:"
+
+
+def test_top_level_statements_stop_at_a_blank_line() -> None:
+    ctx = CompletionContext(prefix="x = 1\n", suffix="")
+    assert postprocess(ctx, "y = 2\nz = 3\n\nprint(y)\n", multiline=True) == "y = 2\nz = 3"
