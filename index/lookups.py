@@ -97,14 +97,18 @@ class SymbolLookup:
 
     def class_members(self, class_qualname: str) -> list[Symbol]:
         """Every member visible on the class, nearest definition first, in MRO order."""
-        seen: set[str] = set()
+        position: dict[str, int] = {}
         members: list[Symbol] = []
         for cls in self.mro(class_qualname):
             for member in self.store.symbols_where("s.parent = ? ORDER BY s.line",
                                                    (cls.qualname,)):
-                if member.name not in seen:
-                    seen.add(member.name)
+                index = position.get(member.name)
+                if index is None:
+                    position[member.name] = len(members)
                     members.append(member)
+                elif (members[index].parent == member.parent and member.annotation
+                      and not members[index].annotation):
+                    members[index] = member  # `__slots__` names it, `self.x: T = …` types it
         return members
 
     def member(self, class_qualname: str, name: str) -> Symbol | None:

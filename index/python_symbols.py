@@ -154,17 +154,21 @@ class _Extractor:
                                     params: list[Parameter]) -> None:
         if not params or params[0].name != "self":
             return
+        # `self.x = x` where the parameter `x` is annotated: the attribute has that type.
+        annotated = {p.name: p.annotation for p in params if p.annotation}
         for node in _walk_without_nested_scopes(body):
             if node.type != "assignment":
                 continue
             left = node.child_by_field_name("left")
             if left is None:
                 continue
+            right = text(node.child_by_field_name("right"))
+            annotation = text(node.child_by_field_name("type")) or annotated.get(right.strip())
             for target in _attribute_targets(left):
                 self.add(qualname=f"{class_qualname}.{target}", name=target,
                          kind=SymbolKind.ATTRIBUTE, parent=class_qualname,
-                         annotation=text(node.child_by_field_name("type")) or None,
-                         value=_short(text(node.child_by_field_name("right"))) or None,
+                         annotation=annotation or None,
+                         value=_short(right) or None,
                          line=node.start_point[0], end_line=node.end_point[0],
                          decorators=["instance"])
 

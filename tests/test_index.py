@@ -84,6 +84,8 @@ def test_class_attributes_fields_slots_and_instance_attributes(shop: WorkspaceIn
     item_members = {m.name: m for m in shop.lookup.class_members("shop.models.Item")}
     assert item_members["price"].value == "0.0"
     assert "field" in item_members["name"].decorators
+    cart_members = {m.name: m for m in shop.lookup.class_members("shop.models.Cart")}
+    assert cart_members["owner"].annotation == "str"  # `self.owner = owner`, owner: str
     cart = names(shop.lookup.class_members("shop.models.Cart"))
     assert {"items", "owner", "add_item", "total", "add", "apply_discount"} <= set(cart)
 
