@@ -12,13 +12,13 @@ import hashlib
 import random
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tree_sitter import Node
 
-from index.parsing import parse, string_literal_value, text
+from index.parsing import parse, string_literal_value, text, walk
 
 SKIPPED_DIRS = frozenset({"tests", "test", "testing", "docs", "doc", ".git", "build", "dist"})
 MIN_PRECEDING_LINES = 5
@@ -80,13 +80,6 @@ def python_files(root: Path, skip_dirs: Iterable[str] = ()) -> list[Path]:
     return sorted(p for p in root.rglob("*.py") if p.is_file()
                   and not skipped.intersection(p.relative_to(root).parts[:-1]))
 
-
-def walk(node: Node) -> Iterator[Node]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
 
 
 def defined_functions(sources: Iterable[bytes]) -> set[str]:

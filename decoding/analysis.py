@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -20,7 +19,7 @@ from decoding.prompt_window import utf16_to_index
 from decoding.receiver import Receiver, ReceiverResolver
 from index.lookups import SymbolLookup
 from index.models import Symbol, SymbolKind
-from index.parsing import parse, text
+from index.parsing import parse, text, walk
 from index.scope import names_in_scope
 from index.workspace import WorkspaceIndex
 
@@ -300,13 +299,6 @@ def resolve_written(lookup: SymbolLookup, module: str, buffer: Buffer,
     return lookup.external_deprecation(f"{target}.{rest}" if rest else target) if (
         target) else None
 
-
-def walk(root: Node) -> Iterator[Node]:
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(reversed(node.children))
 
 
 # -- member completions -------------------------------------------------------------------

@@ -37,6 +37,15 @@ def named_children(node: Node) -> Iterator[Node]:
             yield child
 
 
+def walk(root: Node) -> Iterator[Node]:
+    """Every node below `root` (inclusive), in document order."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(node.children))
+
+
 def string_literal_value(node: Node) -> str | None:
     """The value of a plain string literal (no f-string interpolation), else None."""
     if node.type == "concatenated_string":
