@@ -33,10 +33,6 @@ log = logging.getLogger(__name__)
 MODES = ("plain", "rag", "grounded", "blind")  # blind: the type-blind baseline monitor
 
 
-class ModeUnavailableError(RuntimeError):
-    pass
-
-
 @dataclass(slots=True)
 class CompleterSettings:
     model: str | None = None  # a GGUF path or an embedded model name; None = the default

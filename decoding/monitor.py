@@ -20,7 +20,6 @@ import numpy as np
 
 from decoding.legal_sets import LegalSet, LegalSetProvider
 from decoding.positions import IdentifierPosition, detect_position
-from decoding.receiver import receiver_expression
 from decoding.vocab_trie import LegalNames, TokenMask, VocabularyTrie, allowed_tokens
 
 REPLACEMENT_BOOST = 4.0
@@ -238,8 +237,6 @@ class Monitor:
         """Tokens like `.append` write the dot and a member in one step, skipping the member
         position; where the receiver's members are known, make the dot come alone."""
         if not line or not (line[-1] in _IDENT_CHARS or line[-1] in ")]"):
-            return
-        if receiver_expression(line + ".") is None:
             return
         probe = detect_position(line + ".")
         if probe is None or probe.kind != "member":

@@ -20,7 +20,6 @@ from decoding.completer import (
     Completer,
     CompletionRequest,
     CompletionResult,
-    ModeUnavailableError,
 )
 from decoding.model_files import ModelError
 from index.embeddings import Embedder
@@ -65,7 +64,6 @@ class Session:
         self.errors: deque[str] = deque(maxlen=20)
         self.model_error: str | None = None
         self.warmed: set[Path] = set()
-        self._said_fallback = False
         self._buffer_lock = threading.Lock()
         self.stop = threading.Event()
 
@@ -304,15 +302,7 @@ class Session:
 
     def _complete(self, request: CompletionRequest, cancel: threading.Event
                   ) -> CompletionResult:
-        try:
-            return self.completer.complete(request, cancel)
-        except ModeUnavailableError as error:
-            self.completer.settings.mode = "rag"
-            if not self._said_fallback:
-                self._said_fallback = True
-                self.notifier.log(f"Tether: {self.settings.mode} mode is unavailable "
-                                  f"({error}); using rag mode", logging.WARNING)
-            return self.completer.complete(request, cancel)
+        return self.completer.complete(request, cancel)
 
     def apply_settings(self, settings: TetherSettings) -> tuple[bool, bool]:
         """Adopt new settings (model thread). Returns (model reloaded, index config changed)."""
@@ -323,11 +313,8 @@ class Session:
             self.completer.close()
             self.completer = Completer(completer_settings, self.registry)
             self.model_error = None
-            self._said_fallback = False
             self.warmed.clear()
         else:
-            if self._said_fallback and completer_settings.mode == "grounded":
-                completer_settings.mode = "rag"
             self.completer.settings = completer_settings
         reindex = old.index_key() != settings.index_key()
         if reindex:

@@ -15,7 +15,6 @@ from decoding.completer import (
     CompleterSettings,
     CompletionRequest,
     CompletionResult,
-    ModeUnavailableError,
 )
 from decoding.model_files import ModelError
 from index.textfile import SourceText, read_source
@@ -53,7 +52,7 @@ def run_complete(args: argparse.Namespace) -> int:
     try:
         result = completer.complete(CompletionRequest(workspace, args.path, text, args.line,
                                                       args.character, args.mode))
-    except (ModelError, ModeUnavailableError, ValueError) as error:
+    except (ModelError, ValueError) as error:
         print(f"tether: {error}", file=sys.stderr)
         return 2
     finally:
@@ -98,7 +97,7 @@ def run_eval(args: argparse.Namespace) -> int:
                     extra = result.to_json() if result is not None else {}
                     details.write(json.dumps({"id": record["id"], **extra},
                                              ensure_ascii=False) + "\n")
-    except (ModelError, ModeUnavailableError) as error:
+    except ModelError as error:
         print(f"tether eval: {error}", file=sys.stderr)
         return 2
     finally:
@@ -126,7 +125,7 @@ def _evaluate(completer: Completer, task: dict[str, object], mode: str,
             result = completer.complete(request)
         finally:
             completer.release(request)
-    except (ModelError, ModeUnavailableError):
+    except ModelError:
         raise
     except (KeyError, TypeError, ValueError, OSError) as error:
         print(f"tether eval: task {number} ({task_id}): {error}", file=sys.stderr)
