@@ -49,9 +49,10 @@ def main() -> int:
     measured = [r for r in records if r.get("decode_ms")]
     mask_ms = sum(r["mask_ms"] for r in measured)
     analysis_ms = sum(r.get("analysis_ms", 0.0) for r in measured)
+    scoring_ms = sum(r.get("scoring_ms", 0.0) for r in measured)
     decode_ms = sum(r["decode_ms"] for r in measured)
-    per_request = [(r["mask_ms"] - r.get("analysis_ms", 0.0)) / r["decode_ms"]
-                   for r in measured if r["decode_ms"] > 0]
+    per_request = [(r["mask_ms"] - r.get("analysis_ms", 0.0) - r.get("scoring_ms", 0.0))
+                   / r["decode_ms"] for r in measured if r["decode_ms"] > 0]
     sources: Counter[str] = Counter()
     for record in measured:
         sources.update(record.get("legal_set_sources", {}))
@@ -59,10 +60,14 @@ def main() -> int:
     generated = sum(r["generated_tokens"] for r in measured)
     print(f"model {args.model}, {len(measured)} grounded completions from {args.tasks.name}\n")
     print("| metric | value |\n|---|---|")
-    fraction = 100 * (mask_ms - analysis_ms) / max(decode_ms, 1e-9)
+    fraction = 100 * (mask_ms - analysis_ms - scoring_ms) / max(decode_ms, 1e-9)
     print(f"| mask time (trie + logits) / decode time | {fraction:.2f}% (target ≤ 5%) |")
     print(f"| legal-set analysis (index, pyright, parsing) / decode time | "
           f"{100 * analysis_ms / max(decode_ms, 1e-9):.2f}% |")
+    rescored = sum(r.get("rescored_positions", 0) for r in measured)
+    print(f"| whole-name scoring on the model / decode time | "
+          f"{100 * scoring_ms / max(decode_ms, 1e-9):.2f}% "
+          f"({rescored} positions, {scoring_ms / max(rescored, 1):.0f} ms each) |")
     print(f"| whole monitor hook / decode time | {100 * mask_ms / max(decode_ms, 1e-9):.2f}% |")
     if per_request:
         p50 = 100 * statistics.median(per_request)

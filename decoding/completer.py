@@ -73,8 +73,10 @@ class CompletionResult:
     receiver: str | None = None
     avoided_deprecations: list[str] = field(default_factory=list)
     constrained_steps: int = 0
+    rescored_positions: int = 0  # identifier positions decided by whole-name scoring
     mask_ms: float = 0.0  # time spent in the monitor's logits hook, analysis included
     analysis_ms: float = 0.0  # of which: computing legal sets (index, pyright, parsing)
+    scoring_ms: float = 0.0  # of which: whole-name scoring on the model
     decode_ms: float = 0.0
     legal_set_sources: dict[str, int] = field(default_factory=dict)  # index | pyright | ...
 
@@ -157,7 +159,8 @@ class Completer:
         fragment = healing_fragment(prefix)
         healed_prefix = prefix[: len(prefix) - len(fragment)]
         if mode in ("grounded", "blind") and index is not None:
-            monitor = self.build_monitor(index, module, request, healed_prefix, mode == "blind")
+            monitor = self.build_monitor(index, module, request, healed_prefix, mode == "blind",
+                                         open_ended=not suffix.strip())
             monitor.prefetch()
         hooks = [hook for hook in (self._healer(fragment), monitor) if hook is not None]
         prompt = runtime.build_prompt(window.cut(healed_prefix, hint), suffix, context_text)
@@ -182,8 +185,10 @@ class Completer:
             receiver=receiver.qualname if receiver is not None and receiver.known else None,
             avoided_deprecations=list(monitor.avoided) if monitor is not None else [],
             constrained_steps=monitor.constrained_steps if monitor is not None else 0,
+            rescored_positions=monitor.stats.rescored if monitor is not None else 0,
             mask_ms=monitor.stats.mask_seconds * 1000 if monitor is not None else 0.0,
             analysis_ms=monitor.stats.analysis_seconds * 1000 if monitor is not None else 0.0,
+            scoring_ms=monitor.stats.scoring_seconds * 1000 if monitor is not None else 0.0,
             decode_ms=generation.decode_ms,
             legal_set_sources=dict(monitor.provider.sources) if monitor is not None else {})
 
@@ -231,12 +236,18 @@ class Completer:
         return Healer(texts, fragment, self.runtime.vocab.piece)
 
     def build_monitor(self, index: WorkspaceIndex, module: str, request: CompletionRequest,
-                      prefix: str, type_blind: bool) -> Monitor:
+                      prefix: str, type_blind: bool, rescore: bool = True,
+                      open_ended: bool = False) -> Monitor:
+        """`rescore`: choose names by whole-name scoring on the live generation (off for
+        monitors driven outside ModelRuntime.generate). `open_ended`: the buffer ends at the
+        cursor (see LegalSetProvider)."""
         _, vocabulary = self._tables()
         oracle = None if type_blind else self._pyright_for(index.root)
         provider = LegalSetProvider(index.lookup, module, index.root / request.path,
-                                    oracle=oracle, type_blind=type_blind)
-        return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix)
+                                    oracle=oracle, type_blind=type_blind,
+                                    open_ended=open_ended)
+        scorer = self.runtime.score_continuations if rescore else None
+        return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix, scorer)
 
     def _pyright_for(self, root: Path) -> PyrightClient | None:
         if not self.settings.use_pyright:
@@ -271,8 +282,12 @@ def _chain(hooks: list[Healer | Monitor]) -> LogitsHook | None:
     if len(hooks) == 1:
         return hooks[0].logits_hook
 
-    def run_all(generated: list[int], logits: np.ndarray) -> None:
+    def run_all(generated: list[int], logits: np.ndarray) -> np.ndarray | None:
+        replaced = None
         for hook in hooks:
-            hook.logits_hook(generated, logits)
+            result = hook.logits_hook(generated, logits if replaced is None else replaced)
+            if result is not None:
+                replaced = result
+        return replaced
 
     return run_all

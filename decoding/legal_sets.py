@@ -62,8 +62,12 @@ class LegalSetProvider:
     """Answers legal sets for one document; results are cached per (text, position)."""
 
     def __init__(self, lookup: SymbolLookup, module: str, path: Path,
-                 oracle: MemberOracle | None = None, type_blind: bool = False) -> None:
+                 oracle: MemberOracle | None = None, type_blind: bool = False,
+                 open_ended: bool = False) -> None:
+        """`open_ended`: the document ends at the cursor, so the class being edited may
+        define more members below it than anyone can see."""
         self.lookup = lookup
+        self.open_ended = open_ended
         self.module = module
         self.path = path
         self.oracle = oracle
@@ -110,6 +114,8 @@ class LegalSetProvider:
         if _may_define_attribute(position, text):
             return None
         receiver = self.resolver.resolve(self.module, text, line, column)
+        if receiver is not None and receiver.enclosing and self.open_ended:
+            return None  # `self.helper()` may call a method written further down
         if receiver is not None and receiver.known and receiver.complete:
             extra = (MODULE_ATTRIBUTES if receiver.kind == "module" else OBJECT_ATTRIBUTES
                      | (CLASS_ATTRIBUTES if receiver.kind == "class" else frozenset()))

@@ -30,6 +30,7 @@ class Receiver:
     expression: str = ""
     members: list[Symbol] = field(default_factory=list)
     complete: bool = False  # every member is known (no external bases, no __getattr__)
+    enclosing: bool = False  # `self`/`cls` of the class the cursor is in
 
     @property
     def known(self) -> bool:
@@ -99,7 +100,10 @@ class ReceiverResolver:
             cls = _enclosing_class(scope)
             if cls is not None:
                 qualname = f"{module}.{_class_path(cls)}"
-                return self._class_receiver(qualname, "instance" if name == "self" else "class")
+                receiver = self._class_receiver(qualname,
+                                                "instance" if name == "self" else "class")
+                receiver.enclosing = True
+                return receiver
         if scope is not None:
             annotation, value = _local_binding(scope, name, offset)
             if annotation:

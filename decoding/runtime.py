@@ -40,11 +40,13 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 from llama_cpp import llama_cpp as llama
 
 from decoding.fim import FimMode, FimTemplate, common_prefix_len, detect_fim_template
 from decoding.model_files import ModelLoadError, validate_gguf
-from decoding.runtime_llama import LlamaHandles, load_handles
+from decoding.runtime_branches import branch_scores
+from decoding.runtime_llama import MAX_BRANCHES, LlamaHandles, load_handles
 from decoding.runtime_states import SavedState, StateCache
 from decoding.runtime_types import (
     ContextOverflowError,
@@ -56,6 +58,7 @@ from decoding.runtime_types import (
 from decoding.runtime_vocab import Vocabulary
 
 __all__ = [
+    "MAX_BRANCHES",
     "ContextOverflowError",
     "Generation",
     "GenerationError",
@@ -315,6 +318,16 @@ class ModelRuntime:
 
     # ---------------------------------------------------------------- generation
 
+    def score_continuations(self, logits: np.ndarray, branches: Sequence[Sequence[int]]
+                            ) -> tuple[list[float], np.ndarray]:
+        """Log-probabilities of candidate token sequences (at most MAX_BRANCHES) continuing
+        the text generated so far. Only for use inside a logits hook, where ``logits`` is the
+        hook's array: scoring overwrites llama.cpp's logits buffer, so this returns a copy of
+        ``logits`` that the hook must edit and return instead."""
+        saved = np.array(logits, copy=True)
+        scores = branch_scores(self._h, self.vocab_size, len(self._cached), saved, branches)
+        return scores, saved
+
     def generate(
         self,
         prompt_ids: Sequence[int],
@@ -380,7 +393,9 @@ class ModelRuntime:
                     break
                 logits = h.last_logits(self.vocab_size)
                 if logits_hook is not None:
-                    logits_hook(generated, logits)
+                    replaced = logits_hook(generated, logits)
+                    if replaced is not None:
+                        logits = replaced
                     if cancel is not None and cancel.is_set():
                         reason = "cancelled"
                         break

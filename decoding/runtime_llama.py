@@ -27,6 +27,7 @@ _GGML_LOG_LEVEL_ERROR = 4
 _GGML_LOG_LEVEL_CONT = 5
 _ALL_LAYERS = 0x7FFFFFFF
 
+MAX_BRANCHES = 16  # candidate continuations scored side by side (sequences 1..16)
 _backend_lock = threading.Lock()
 _backend_ready = False
 _capture_lock = threading.Lock()  # serializes model loads so captured messages are theirs
@@ -137,6 +138,40 @@ class LlamaHandles:
         self.batch.n_tokens = n
         return int(llama.llama_decode(self.ctx, self.batch))
 
+    def decode_tree(self, nodes: Sequence[tuple[int, int, Sequence[int]]]) -> int:
+        """Evaluate ``(token, position, sequence ids)`` nodes in one batch, logits for all."""
+        n = len(nodes)
+        if not 0 < n <= self.n_batch:
+            raise ValueError(f"batch of {n} tokens (n_batch={self.n_batch})")
+        b = self.batch
+        try:
+            for i, (token, position, seq_ids) in enumerate(nodes):
+                self._tok[i] = token
+                self._pos[i] = position
+                self._nseq[i] = len(seq_ids)
+                for j, seq in enumerate(seq_ids):
+                    b.seq_id[i][j] = seq
+            self._out[:n] = 1
+            b.n_tokens = n
+            return int(llama.llama_decode(self.ctx, b))
+        finally:
+            self._nseq[:n] = 1
+            for i in range(n):
+                b.seq_id[i][0] = 0
+
+    def logits_at(self, index: int, n_vocab: int) -> np.ndarray:
+        """Zero-copy view of the logits of batch entry ``index`` of the last decode."""
+        ptr = llama.llama_get_logits_ith(self.ctx, index)
+        if not ptr:
+            raise RuntimeError(f"llama.cpp returned no logits for batch entry {index}")
+        return np.ctypeslib.as_array(ptr, shape=(n_vocab,))
+
+    def seq_copy(self, source: int, target: int) -> None:
+        llama.llama_memory_seq_cp(self.memory, source, target, -1, -1)
+
+    def seq_drop(self, seq: int) -> None:
+        llama.llama_memory_seq_rm(self.memory, seq, -1, -1)
+
     def last_logits(self, n_vocab: int) -> np.ndarray:
         """Zero-copy float32 view of the logits of the last evaluated position."""
         ptr = llama.llama_get_logits_ith(self.ctx, -1)
@@ -223,7 +258,10 @@ def load_handles(
             cparams.n_ctx = n_ctx
             cparams.n_batch = n_batch
             cparams.n_ubatch = n_batch
-            cparams.n_seq_max = 1
+            # Sequence 0 is the document; 1..MAX_BRANCHES score candidate continuations
+            # (runtime_branches). One unified cache keeps all n_ctx cells for sequence 0.
+            cparams.n_seq_max = 1 + MAX_BRANCHES
+            cparams.kv_unified = True
             cparams.n_threads = n_threads
             cparams.n_threads_batch = n_threads_batch
             cparams.swa_full = True  # keep every position so any common prefix is reusable
@@ -241,7 +279,7 @@ def load_handles(
         llama.llama_free(ctx)
         llama.llama_model_free(model)
         raise _load_failure(path, "set up a KV cache and vocabulary", messages)
-    batch = llama.llama_batch_init(n_batch, 0, 1)
+    batch = llama.llama_batch_init(n_batch, 0, 1 + MAX_BRANCHES)
     return LlamaHandles(
         path=path,
         model=model,

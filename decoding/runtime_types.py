@@ -11,7 +11,9 @@ import numpy as np
 __all__ = ["ContextOverflowError", "Generation", "GenerationError", "LogitsHook", "StopReason"]
 
 StopReason = Literal["eos", "stop", "max_tokens", "cancelled"]
-LogitsHook = Callable[[list[int], np.ndarray], None]
+# A hook edits the logits in place; it returns a replacement array when it had to detach
+# from llama.cpp's buffer (ModelRuntime.score_continuations), else None.
+LogitsHook = Callable[[list[int], np.ndarray], "np.ndarray | None"]
 
 
 class GenerationError(RuntimeError):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from index.models import Chunk, Deprecation, Parameter, ParamKind, Symbol, SymbolKind
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 log = logging.getLogger(__name__)
 
 _SCHEMA = """
@@ -95,6 +95,13 @@ CREATE TABLE IF NOT EXISTS embeddings (
     vector BLOB NOT NULL,
     PRIMARY KEY (content_hash, model)
 );
+CREATE TABLE IF NOT EXISTS attribute_uses (
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    count INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attribute_uses_name ON attribute_uses(name);
+CREATE INDEX IF NOT EXISTS attribute_uses_file ON attribute_uses(file_id);
 CREATE TABLE IF NOT EXISTS external_deprecations (
     qualname TEXT PRIMARY KEY,
     message TEXT NOT NULL,
@@ -240,7 +247,8 @@ class IndexStore:
     def replace_file(self, *, path: str, module: str | None, kind: str, mtime_ns: int, size: int,
                      digest: str, origin: str, lossy: bool, has_errors: bool,
                      exports: list[str] | None, star_imports: list[str],
-                     symbols: list[Symbol], chunks: list[Chunk]) -> None:
+                     symbols: list[Symbol], chunks: list[Chunk],
+                     attribute_uses: dict[str, int] | None = None) -> None:
         with self.transaction() as conn:
             conn.execute("DELETE FROM files WHERE path=?", (path,))
             cursor = conn.execute(
@@ -261,6 +269,9 @@ class IndexStore:
                 "content_hash) VALUES (?,?,?,?,?,?,?)",
                 [(file_id, c.kind, c.title, c.text, c.start_line, c.end_line, c.content_hash)
                  for c in chunks])
+            conn.executemany("INSERT INTO attribute_uses VALUES (?, ?, ?)",
+                             [(file_id, name, count)
+                              for name, count in (attribute_uses or {}).items()])
         self.generation += 1
 
     def remove_file(self, path: str) -> bool:
@@ -284,6 +295,18 @@ class IndexStore:
             return None
         exports = json.loads(rows[0]["exports"]) if rows[0]["exports"] else None
         return exports, json.loads(rows[0]["star_imports"] or "[]")
+
+    def attribute_use_counts(self, names: Iterable[str]) -> dict[str, int]:
+        """How often each name is used as an attribute (`x.name`) across the repository."""
+        wanted = list(names)
+        counts: dict[str, int] = {}
+        for start in range(0, len(wanted), 500):
+            batch = wanted[start:start + 500]
+            marks = ",".join("?" * len(batch))
+            for row in self.query(f"SELECT name, SUM(count) FROM attribute_uses "
+                                  f"WHERE name IN ({marks}) GROUP BY name", batch):
+                counts[row[0]] = int(row[1])
+        return counts
 
     # -- chunks and embeddings --------------------------------------------------------------
 

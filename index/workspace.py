@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ from index.walker import FileKind, WalkReport, Workspace, WorkspaceFile, classif
 
 log = logging.getLogger(__name__)
 EMBED_BATCH = 64
+_ATTRIBUTE_USE = re.compile(r"(?<=[\w)\]])\.([A-Za-z_]\w*)")
 
 
 @dataclass(slots=True)
@@ -197,11 +200,13 @@ class WorkspaceIndex:
     def _store_text(self, rel: str, kind: FileKind, text: str, digest: str, mtime_ns: int,
                     size: int, origin: str, lossy: bool) -> None:
         chunks: list[Chunk]
+        uses: dict[str, int] = {}
         if kind == FileKind.PYTHON:
             module, is_package = module_name(self.root, rel)
             parsed = extract_module(text.encode("utf-8", errors="surrogatepass"), rel, module,
                                     is_package)
             chunks = code_chunks(rel, text, parsed.symbols)
+            uses = dict(Counter(_ATTRIBUTE_USE.findall(text)))
         else:
             module = None
             parsed = ModuleSymbols(module="", path=rel)
@@ -211,7 +216,7 @@ class WorkspaceIndex:
                 path=rel, module=module, kind=kind.value, mtime_ns=mtime_ns, size=size,
                 digest=digest, origin=origin, lossy=lossy, has_errors=parsed.has_errors,
                 exports=parsed.exports, star_imports=parsed.star_imports,
-                symbols=parsed.symbols, chunks=chunks)
+                symbols=parsed.symbols, chunks=chunks, attribute_uses=uses)
 
     # -- third-party deprecations ----------------------------------------------------------
 

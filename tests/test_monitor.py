@@ -64,7 +64,8 @@ def monitor_at(completer: Completer, root: Path, text: str, rel: str = RUN_PY) -
     module, _ = module_name(index.root, rel)
     lines = text.split("\n")
     request = CompletionRequest(root, rel, text, len(lines) - 1, len(lines[-1]), "grounded")
-    return completer.build_monitor(index, module, request, text, type_blind=False)
+    return completer.build_monitor(index, module, request, text, type_blind=False,
+                                   rescore=False)
 
 
 def body_prefix(root: Path) -> str:
@@ -187,3 +188,78 @@ def test_self_referential_assignments_resolve_without_recursion(
         assert resolver.resolve("scripts.loops", renamed, len(lines) - 1, 9).kind == "unknown"
     finally:
         index.remove_file("scripts/loops.py")
+
+
+def test_whole_name_scoring_writes_the_best_scored_name(completer: Completer, shop_root: Path,
+                                                        teacher: Teacher) -> None:
+    """The model prefers `add...`; the scorer rates the last candidate it is offered highest,
+    and that name is written token by token and ends there."""
+    monitor = monitor_at(completer, shop_root, body_prefix(shop_root) + "cart.")
+    offered: list[list[str]] = []
+
+    def scorer(logits: np.ndarray, branches: object) -> tuple[list[float], np.ndarray]:
+        names = ["".join(monitor.vocabulary.trie.text(token) or "" for token in branch)
+                 for branch in branches]  # type: ignore[attr-defined]
+        offered.append(names)
+        return [0.0 if name == names[-1] else -50.0 for name in names], logits
+
+    monitor.scorer = scorer
+    pieces = teacher.runtime.token_pieces()
+    generated: list[int] = []
+    written = ""
+    while len(generated) < 12 and (not written or written[-1:].isidentifier()
+                                    or written[-1:].isdigit()):
+        logits = np.zeros(teacher.runtime.vocab_size, dtype=np.float32)
+        logits[teacher.runtime.tokenize("add", continuation=True)[0]] = 5.0  # what it would say
+        replaced = monitor.logits_hook(generated, logits)
+        token = int((logits if replaced is None else replaced).argmax())
+        generated.append(token)
+        written += pieces[token].decode("utf-8", errors="replace")
+    assert len(offered) == 1 and 2 <= len(offered[0]) <= 4
+    assert "add_item" in offered[0] and offered[0][-1] != "add_item"
+    chosen = offered[0][-1]
+    assert written.startswith(chosen) and not written[len(chosen):][:1].isidentifier()
+    assert monitor.stats.rescored == 1
+
+
+def test_whole_name_scoring_on_the_live_model_respects_healing(completer: Completer,
+                                                               shop_root: Path) -> None:
+    prefix = body_prefix(shop_root) + "cart.a"
+    lines = prefix.split("\n")
+    result = completer.complete(CompletionRequest(shop_root, RUN_PY, prefix, len(lines) - 1,
+                                                  len(lines[-1]), "grounded"))
+    name = "a" + (re.match(r"\w*", result.text).group(0))  # type: ignore[union-attr]
+    assert name in {"add_item", "apply_discount"}  # `add` is deprecated for add_item
+    assert result.rescored_positions >= 1
+
+
+def test_open_ended_buffer_leaves_the_edited_class_open(completer: Completer,
+                                                        shop_root: Path) -> None:
+    """A buffer cut at the cursor hides the methods below it: `self.` in the class being
+    edited is not constrained then; other receivers still are."""
+    from decoding.positions import detect_position
+
+    source = (shop_root / "shop" / "models.py").read_text()
+    head = source[: source.index("        self.items.extend(")] + "        self."
+    index = completer.registry.get(shop_root)
+    module, _ = module_name(index.root, "shop/models.py")
+    lines = head.split("\n")
+    request = CompletionRequest(shop_root, "shop/models.py", head, len(lines) - 1,
+                                len(lines[-1]), "grounded")
+    position = detect_position(lines[-1])
+    assert position is not None and position.kind == "member"
+    try:
+        index.set_buffer("shop/models.py", head)
+        for open_ended, constrained in ((True, False), (False, True)):
+            monitor = completer.build_monitor(index, module, request, head, type_blind=False,
+                                              rescore=False, open_ended=open_ended)
+            legal = monitor.provider.legal_for(position, head, len(lines) - 1)
+            assert (legal is not None) is constrained
+        other = head[: -len("self.")] + "item."
+        monitor = completer.build_monitor(index, module, request, other, type_blind=False,
+                                          rescore=False, open_ended=True)
+        legal = monitor.provider.legal_for(detect_position("        item."), other,
+                                           len(lines) - 1)
+        assert legal is not None and {"name", "price"} <= legal.names
+    finally:
+        index.close_buffer("shop/models.py")

@@ -1,0 +1,67 @@
+"""Scoring candidate continuations side by side in one llama.cpp batch.
+
+Greedy decoding under a mask picks a name one token at a time, so a first token shared by
+many names (or a strong but wrong first token) decides before the rest of the name is seen.
+Scoring each candidate's whole spelling fixes that. The candidates form a token trie; every
+trie node is evaluated once, in one batch, on sequences 1..n that share the document's cached
+prefix (sequence 0) through ``llama_memory_seq_cp``: no prompt is evaluated twice and the
+document's own cache is left exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from decoding.runtime_llama import MAX_BRANCHES, LlamaHandles
+from decoding.runtime_types import GenerationError
+
+
+def log_normalizer(logits: np.ndarray) -> float:
+    """log(sum(exp(logits))), stable, ignoring -inf entries."""
+    finite = logits[np.isfinite(logits)]
+    if finite.size == 0:
+        return 0.0
+    top = float(finite.max())
+    return top + float(np.log(np.exp(finite - top, dtype=np.float64).sum()))
+
+
+def branch_scores(handles: LlamaHandles, n_vocab: int, position: int,
+                  first_logits: np.ndarray, branches: Sequence[Sequence[int]]) -> list[float]:
+    """Log-probability of each token sequence in ``branches`` continuing the cached document
+    (sequence 0, whose next position is ``position`` and whose next-token logits are
+    ``first_logits``). At most MAX_BRANCHES branches, none empty."""
+    if len(branches) > MAX_BRANCHES:
+        raise ValueError(f"{len(branches)} branches; at most {MAX_BRANCHES}")
+    if any(not branch for branch in branches):
+        raise ValueError("empty branch")
+    normalizer = log_normalizer(first_logits)
+    scores = [float(first_logits[branch[0]]) - normalizer for branch in branches]
+    nodes: dict[tuple[int, ...], list[int]] = {}  # prefix -> sequences that continue it
+    for number, branch in enumerate(branches, start=1):
+        for length in range(1, len(branch)):
+            nodes.setdefault(tuple(branch[:length]), []).append(number)
+    if not nodes:
+        return scores
+    if len(nodes) > handles.n_batch:
+        raise ValueError(f"{len(nodes)} trie nodes exceed the batch size {handles.n_batch}")
+    prefixes = list(nodes)
+    for number in range(1, len(branches) + 1):
+        handles.seq_copy(0, number)
+    try:
+        rc = handles.decode_tree(
+            [(prefix[-1], position + len(prefix) - 1, nodes[prefix]) for prefix in prefixes])
+        if rc != 0:
+            raise GenerationError(f"llama_decode failed with code {rc} scoring "
+                                  f"{len(branches)} continuations")
+        for row, prefix in enumerate(prefixes):
+            logits = handles.logits_at(row, n_vocab)
+            row_normalizer = log_normalizer(logits)
+            for number in nodes[prefix]:
+                scores[number - 1] += float(logits[branches[number - 1][len(prefix)]]) \
+                    - row_normalizer
+    finally:
+        for number in range(1, len(branches) + 1):
+            handles.seq_drop(number)
+    return scores
