@@ -94,7 +94,7 @@ class VocabularyIndex:
 
 # (logits, candidate token sequences) -> (log-probabilities, the logits to go on editing)
 ContinuationScorer = Callable[[np.ndarray, Sequence[Sequence[int]]],
-                              tuple[list[float], np.ndarray]]
+                              tuple[list[float] | None, np.ndarray]]
 
 
 @dataclass(slots=True)
@@ -261,6 +261,8 @@ class Monitor:
         scores, logits = self.scorer(
             logits, [tuple(token for token, _ in spelling) for *_, spelling in best])
         self.stats.scoring_seconds += time.perf_counter() - scoring_started
+        if scores is None:
+            return logits  # greedy masking decides this one
         self.stats.rescored += 1
         ranked = sorted(zip(scores, best, strict=True),
                         key=lambda pair: -(pair[0] + prior.get(pair[1][2], 0.0)))

@@ -1,9 +1,10 @@
 """Local model runtime: llama.cpp driven step by step through llama-cpp-python's low-level API.
 
-:class:`ModelRuntime` loads one GGUF model into one llama.cpp context (a single KV-cache
-sequence) and generates greedily, one token per ``llama_decode`` call, so the caller controls
-every step: a logits hook may edit the logits in place, a predicate may stop on text, and a
-``threading.Event`` cancels between two steps.
+:class:`ModelRuntime` loads one GGUF model into one llama.cpp context (KV-cache sequence 0
+holds the document; sequences 1..MAX_BRANCHES only live while a hook scores candidate
+continuations, see :mod:`decoding.runtime_branches`) and generates greedily, one token per
+``llama_decode`` call, so the caller controls every step: a logits hook may edit the logits in
+place, a predicate may stop on text, and a ``threading.Event`` cancels between two steps.
 
 KV-cache reuse:
 
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -57,6 +59,7 @@ from decoding.runtime_types import (
 )
 from decoding.runtime_vocab import Vocabulary
 
+_log = logging.getLogger(__name__)
 __all__ = [
     "MAX_BRANCHES",
     "ContextOverflowError",
@@ -319,13 +322,19 @@ class ModelRuntime:
     # ---------------------------------------------------------------- generation
 
     def score_continuations(self, logits: np.ndarray, branches: Sequence[Sequence[int]]
-                            ) -> tuple[list[float], np.ndarray]:
+                            ) -> tuple[list[float] | None, np.ndarray]:
         """Log-probabilities of candidate token sequences (at most MAX_BRANCHES) continuing
-        the text generated so far. Only for use inside a logits hook, where ``logits`` is the
-        hook's array: scoring overwrites llama.cpp's logits buffer, so this returns a copy of
+        the text generated so far, or None when llama.cpp could not evaluate them (e.g. a
+        full context). Only for use inside a logits hook, where ``logits`` is the hook's
+        array: scoring overwrites llama.cpp's logits buffer, so this returns a copy of
         ``logits`` that the hook must edit and return instead."""
         saved = np.array(logits, copy=True)
-        scores = branch_scores(self._h, self.vocab_size, len(self._cached), saved, branches)
+        try:
+            scores = branch_scores(self._h, self.vocab_size, len(self._cached), saved,
+                                   branches)
+        except GenerationError as error:
+            _log.warning("could not score candidate continuations: %s", error)
+            return None, saved
         return scores, saved
 
     def generate(

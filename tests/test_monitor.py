@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from decoding.completer import Completer, CompletionRequest
+from decoding.completer import Completer, CompletionRequest, CompletionResult
 from decoding.healing import TokenTexts
 from decoding.monitor import Monitor
 from decoding.runtime import ModelRuntime
@@ -66,6 +66,13 @@ def monitor_at(completer: Completer, root: Path, text: str, rel: str = RUN_PY) -
     request = CompletionRequest(root, rel, text, len(lines) - 1, len(lines[-1]), "grounded")
     return completer.build_monitor(index, module, request, text, type_blind=False,
                                    rescore=False)
+
+
+def complete_at_end(completer: Completer, root: Path, prefix: str) -> CompletionResult:
+    """A grounded completion of RUN_PY cut at the end of `prefix`."""
+    lines = prefix.split("\n")
+    return completer.complete(CompletionRequest(root, RUN_PY, prefix, len(lines) - 1,
+                                                len(lines[-1]), "grounded"))
 
 
 def body_prefix(root: Path) -> str:
@@ -148,9 +155,7 @@ def test_cancellation_mid_constraint(completer: Completer, shop_root: Path,
 def test_grounded_completion_writes_only_existing_members(completer: Completer,
                                                           shop_root: Path) -> None:
     prefix = body_prefix(shop_root) + "cart."
-    lines = prefix.split("\n")
-    result = completer.complete(CompletionRequest(shop_root, RUN_PY, prefix, len(lines) - 1,
-                                                  len(lines[-1]), "grounded"))
+    result = complete_at_end(completer, shop_root, prefix)
     index = completer.registry.get(shop_root)
     members = {m.name for m in index.lookup.class_members("shop.models.Cart")}
     name = re.match(r"[A-Za-z_]\w*", result.text)
@@ -225,9 +230,7 @@ def test_whole_name_scoring_writes_the_best_scored_name(completer: Completer, sh
 def test_whole_name_scoring_on_the_live_model_respects_healing(completer: Completer,
                                                                shop_root: Path) -> None:
     prefix = body_prefix(shop_root) + "cart.a"
-    lines = prefix.split("\n")
-    result = completer.complete(CompletionRequest(shop_root, RUN_PY, prefix, len(lines) - 1,
-                                                  len(lines[-1]), "grounded"))
+    result = complete_at_end(completer, shop_root, prefix)
     name = "a" + (re.match(r"\w*", result.text).group(0))  # type: ignore[union-attr]
     assert name in {"add_item", "apply_discount"}  # `add` is deprecated for add_item
     assert result.rescored_positions >= 1

@@ -3,10 +3,12 @@ equal token-by-token scoring, and the document's own cache and generation are un
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from decoding.runtime import MAX_BRANCHES, ModelRuntime
+from decoding.runtime import MAX_BRANCHES, Generation, ModelRuntime
 from decoding.runtime_branches import log_normalizer
 
 CODE = (
@@ -37,12 +39,11 @@ def _sequential_scores(rt: ModelRuntime, prompt: list[int],
     return scores
 
 
-def test_batched_scores_match_token_by_token_scoring(fresh_runtime: ModelRuntime) -> None:
-    rt = fresh_runtime
-    prompt = rt.build_prompt(CODE)
-    branches = [rt.tokenize(name, continuation=True) for name in NAMES]
-    assert any(len(branch) > 1 for branch in branches)
-    results: list[list[float]] = []
+def _generate_scoring_first_step(rt: ModelRuntime, prompt: list[int],
+                                 branches: list[list[int]], max_tokens: int
+                                 ) -> tuple[list[float] | None, Generation]:
+    """Generate, scoring `branches` from inside the hook at the first step."""
+    results: list[list[float] | None] = []
 
     def hook(generated: list[int], logits: np.ndarray) -> np.ndarray | None:
         if generated:
@@ -51,11 +52,21 @@ def test_batched_scores_match_token_by_token_scoring(fresh_runtime: ModelRuntime
         results.append(scores)
         return detached
 
-    with_scoring = rt.generate(prompt, max_tokens=6, logits_hook=hook)
+    generation = rt.generate(prompt, max_tokens=max_tokens, logits_hook=hook)
+    assert len(results) == 1
+    return results[0], generation
+
+
+def test_batched_scores_match_token_by_token_scoring(fresh_runtime: ModelRuntime) -> None:
+    rt = fresh_runtime
+    prompt = rt.build_prompt(CODE)
+    branches = [rt.tokenize(name, continuation=True) for name in NAMES]
+    assert any(len(branch) > 1 for branch in branches)
+    scores, with_scoring = _generate_scoring_first_step(rt, prompt, branches, 6)
     expected = _sequential_scores(rt, prompt, branches)
     # Batched and single-token evaluation are not bit-identical in llama.cpp (a few hundredths
     # per token); a branch seeing another branch's tokens would be off by whole units.
-    assert results[0] == pytest.approx(expected, rel=0.05, abs=0.1)
+    assert scores == pytest.approx(expected, rel=0.05, abs=0.1)
     # Scoring left sequence 0 alone: the generation equals one without scoring.
     rt.reset()
     assert rt.generate(prompt, max_tokens=6).token_ids == with_scoring.token_ids
@@ -75,3 +86,13 @@ def test_scoring_validates_its_input(fresh_runtime: ModelRuntime) -> None:
 
     rt.generate(prompt, max_tokens=1, logits_hook=hook)
     assert len(errors) == 2
+
+
+def test_scoring_without_room_in_the_context_reports_none(default_model_path: Path) -> None:
+    with ModelRuntime(default_model_path, n_ctx=64, fim_mode="prefix") as rt:
+        prompt = rt.tokenize("x = 1\n" * (rt.n_ctx // 2))[: rt.n_ctx - 3]
+        long_names = [rt.tokenize(name, continuation=True)
+                      for name in ("update_item_by_name", "apply_discount_code_now")]
+        scores, generation = _generate_scoring_first_step(rt, prompt, long_names, 2)
+        assert scores is None
+        assert len(generation.token_ids) == 2  # the document's generation went on
