@@ -19,6 +19,7 @@ from decoding import syntax
 
 PAIRS = {"(": ")", "[": "]", "{": "}"}
 SCAN_LINES = 200  # lines before the cursor scanned for the current statement and parse window
+MAX_STATEMENT_LINES = 3000  # ...or back to the start of the top-level statement, up to this
 MAX_PARSES = 12
 SHORT_LINE = 8  # a repeated suffix line shorter than this needs more evidence than itself
 _CODE = r"(?P<q>'''|\"\"\"|'|\")|(?P<o>[(\[{])|(?P<x>[)\]}])|(?P<n>\\?\n)"
@@ -182,12 +183,7 @@ def _reserved(scanner: _Scanner, line_after: str) -> frozenset[int]:
 
 
 def _tail(text: str, lines: int) -> str:
-    pos = len(text)
-    for _ in range(lines):
-        pos = text.rfind("\n", 0, pos)
-        if pos < 0:
-            return text
-    return text[pos + 1 :]
+    return text[syntax.scan_start(text, lines, MAX_STATEMENT_LINES):]
 
 
 def _next_lines(suffix: str, count: int = 2, scan: int = 20) -> tuple[str, ...]:

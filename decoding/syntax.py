@@ -40,3 +40,32 @@ def error_spans(source: bytes) -> list[Span]:
         elif node.has_error:
             pending.extend(node.children)
     return spans
+
+
+def scan_start(prefix: str, lines: int, max_lines: int) -> int:
+    """Where a scan of the text before the cursor may start: the start of the top-level
+    statement before the one the cursor is in, when that is at most `max_lines` lines back,
+    else about `lines` lines back but never inside a string (a scan that starts inside a
+    docstring reads every later quote the wrong way round)."""
+    pos = len(prefix)
+    for _ in range(lines):
+        pos = prefix.rfind("\n", 0, pos)
+        if pos < 0:
+            return 0
+    pos += 1
+    encoded = prefix.encode("utf-8", errors="surrogatepass")
+    root = parse(encoded).root_node
+    statements = root.children[-2:]
+    statement = statements[0].start_byte if statements else 0
+    statement_at = len(encoded[:statement].decode("utf-8", errors="ignore"))
+    if prefix.count("\n", statement_at) <= max_lines:
+        return statement_at
+    at = len(prefix[:pos].encode("utf-8", errors="surrogatepass"))
+    node = root.descendant_for_byte_range(at, at)
+    while node is not None and node.type not in ("string", "comment"):
+        node = node.parent
+    if node is None:
+        return pos
+    end = len(encoded[: node.end_byte].decode("utf-8", errors="ignore"))
+    line_end = prefix.find("\n", end)
+    return len(prefix) if line_end < 0 else line_end + 1

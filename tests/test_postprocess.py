@@ -283,3 +283,36 @@ def test_trailing_block_header_at_the_end_of_the_buffer_is_kept() -> None:
 def test_top_level_statements_stop_at_a_blank_line() -> None:
     ctx = CompletionContext(prefix="x = 1\n", suffix="")
     assert postprocess(ctx, "y = 2\nz = 3\n\nprint(y)\n", multiline=True) == "y = 2\nz = 3"
+
+
+def _long_module_with_docstrings(functions: int) -> str:
+    """Functions with docstrings whose quotes a scan started mid-file would misread."""
+    body = "".join(
+        f'def helper_{n}(value):\n    """Helper {n}: it\'s slow.\n\n    Examples::\n\n'
+        f'        helper_{n}(1)\n    """\n    return value + {n}\n\n\n' for n in range(functions))
+    return body + 'def edit(text):\n    """Edit text.\n\n    More words.\n    """\n' \
+        "    ed = make_editor()\n    if text is None:\n        return ed."
+
+
+@pytest.mark.parametrize("functions", [5, 60, 61, 62, 63])
+def test_scan_window_never_starts_inside_a_docstring(functions: int) -> None:
+    from decoding import syntax
+
+    # 200 lines back lands inside a docstring for some of these sizes; the scan starts at a
+    # statement instead (a scan started inside a docstring reads all later quotes inverted).
+    prefix = _long_module_with_docstrings(functions)
+    tail = prefix[syntax.scan_start(prefix, 200, max_lines=3000):]
+    assert tail.startswith("def ") and tail.count('"""') % 2 == 0
+    completion = postprocess(ctx(prefix, ""), "edit(text, filename=None)\n\n")
+    assert completion == "edit(text, filename=None)"
+
+
+def test_scan_window_for_a_giant_statement_skips_strings() -> None:
+    from decoding import syntax
+
+    docstring = '    """Doc.\n' + "    line\n" * 300 + '    """\n'
+    prefix = "class Big:\n" + ("    def f(self):\n" + docstring + "        return 1\n") * 20 + \
+        "    def g(self):\n        return self."
+    for lines in range(150, 260, 7):  # wherever `lines` back lands, no string is cut in two
+        start = syntax.scan_start(prefix, lines, max_lines=1000)
+        assert start > 0 and prefix[start:].count('"""') % 2 == 0
