@@ -23,6 +23,7 @@ from decoding.monitor import Monitor, VocabularyIndex
 from decoding.postprocess import CompletionContext, is_multiline_context, postprocess, should_stop
 from decoding.prompt_window import PrefixWindow, split_at
 from decoding.pyright_client import PyrightClient
+from decoding.pyright_deprecations import DeprecationProbe
 from decoding.receiver import Receiver, ReceiverResolver
 from decoding.runtime import LogitsHook, ModelRuntime
 from index.module_names import module_name
@@ -98,6 +99,7 @@ class Completer:
         self._token_texts: TokenTexts | None = None
         self.last_prompt: list[int] = []  # the most recent prompt's tokens, for diagnostics
         self._pyright: dict[Path, PyrightClient] = {}
+        self._probes: dict[Path, DeprecationProbe] = {}
 
     @property
     def runtime(self) -> ModelRuntime:
@@ -243,9 +245,10 @@ class Completer:
         cursor (see LegalSetProvider)."""
         _, vocabulary = self._tables()
         oracle = None if type_blind else self._pyright_for(index.root)
-        provider = LegalSetProvider(index.lookup, module, index.root / request.path,
-                                    oracle=oracle, type_blind=type_blind,
-                                    open_ended=open_ended)
+        provider = LegalSetProvider(
+            index.lookup, module, index.root / request.path, oracle=oracle,
+            type_blind=type_blind, open_ended=open_ended,
+            deprecation_oracle=self._probes.get(index.root) if oracle is not None else None)
         scorer = self.runtime.score_continuations if rescore else None
         return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix, scorer)
 
@@ -262,6 +265,7 @@ class Completer:
                     log.exception("pyright could not start for %s", root)
                     return None
                 self._pyright[root] = client
+                self._probes[root] = DeprecationProbe(client)
             return client
 
 

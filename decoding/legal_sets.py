@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -40,6 +41,13 @@ class MemberOracle(Protocol):
                      character: int) -> object | None: ...
 
 
+class DeprecationOracle(Protocol):
+    """Deprecated members by pyright (decoding.pyright_deprecations.DeprecationProbe)."""
+
+    def deprecated_members(self, path: Path, head: str, receiver: str,
+                           names: Iterable[str]) -> dict[str, str | None] | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class LegalSet:
     names: frozenset[str]
@@ -63,11 +71,13 @@ class LegalSetProvider:
 
     def __init__(self, lookup: SymbolLookup, module: str, path: Path,
                  oracle: MemberOracle | None = None, type_blind: bool = False,
-                 open_ended: bool = False) -> None:
+                 open_ended: bool = False,
+                 deprecation_oracle: DeprecationOracle | None = None) -> None:
         """`open_ended`: the document ends at the cursor, so the class being edited may
         define more members below it than anyone can see."""
         self.lookup = lookup
         self.open_ended = open_ended
+        self.deprecation_oracle = deprecation_oracle
         self.module = module
         self.path = path
         self.oracle = oracle
@@ -102,7 +112,7 @@ class LegalSetProvider:
         if position.kind in ("import_module", "from_module"):
             return self._modules(position.module or "")
         if position.kind == "from_name":
-            return self._from_names(position.module or "", text, line, position.column)
+            return self._from_names(position.module or "", text, line, position)
         scope = names_in_scope(text, line, position.column)
         visible = frozenset(name.name for name in scope) | KEYWORDS
         if position.kind == "argument":
@@ -122,18 +132,22 @@ class LegalSetProvider:
             names = frozenset(m.name for m in receiver.members) | extra
             return LegalSet(names, "index", _deprecations(receiver.members))
         deprecated = _deprecations(receiver.members) if receiver is not None else {}
-        return self._ask_oracle(text, line, column, deprecated)
+        return self._ask_oracle(text, line, position, deprecated)
 
-    def _ask_oracle(self, text: str, line: int, column: int,
+    def _ask_oracle(self, text: str, line: int, position: IdentifierPosition,
                     deprecated: dict[str, str | None]) -> LegalSet | None:
         if self.oracle is None:
             return None
-        members = self.oracle.member_names(self.path, text, line, column)
+        members = self.oracle.member_names(self.path, text, line, position.column)
         if members is None or not getattr(members, "complete", False):
             return None
         names = frozenset(getattr(members, "names", ()))
         if not names:
             return None
+        if self.deprecation_oracle is not None and position.receiver:
+            found = self.deprecation_oracle.deprecated_members(
+                self.path, text, position.receiver, names)
+            deprecated = {**(found or {}), **deprecated}
         return LegalSet(names | OBJECT_ATTRIBUTES, "pyright", deprecated)
 
     def _modules(self, package: str) -> LegalSet | None:
@@ -146,10 +160,11 @@ class LegalSetProvider:
         return LegalSet(frozenset(sub.rsplit(".", 1)[-1]
                                   for sub in self.lookup.submodules(package)), "index")
 
-    def _from_names(self, module: str, text: str, line: int, column: int) -> LegalSet | None:
+    def _from_names(self, module: str, text: str, line: int,
+                    position: IdentifierPosition) -> LegalSet | None:
         absolute = self._absolute(module)
         if self.lookup.store.module_info(absolute) is None:
-            return self._ask_oracle(text, line, column, {})
+            return self._ask_oracle(text, line, position, {})
         exports = self.lookup.module_exports(absolute, public_only=False, respect_all=False)
         names = {s.name for s in exports}
         names |= {sub.rsplit(".", 1)[-1] for sub in self.lookup.submodules(absolute)}

@@ -251,16 +251,18 @@ class PyrightClient:
             log.warning("pyright: %s", params.get("message"))
 
     # -- documents -----------------------------------------------------------------------
-    def update_document(self, path: Path, text: str) -> int:
+    def update_document(self, path: Path, text: str, *, invalidates: bool = True) -> int:
         """didOpen the first time, then a full-text didChange when the text changed.
-        Returns the document version (0 when pyright is unavailable)."""
+        Returns the document version (0 when pyright is unavailable). `invalidates=False`:
+        no other document can import this one (a probe), keep their cached answers."""
         with self._lock:
             conn = self._ensure_running()
             if conn is None:
                 return 0
-            return self._update(conn, path, text)
+            return self._update(conn, path, text, invalidates)
 
-    def _update(self, conn: RpcConnection, path: Path, text: str) -> int:
+    def _update(self, conn: RpcConnection, path: Path, text: str,
+                invalidates: bool = True) -> int:
         uri = self._uri(path)
         doc = self._docs.get(uri)
         if doc is not None and doc.text == text:
@@ -276,7 +278,7 @@ class PyrightClient:
                 "textDocument": {"uri": uri, "version": doc.version},
                 "contentChanges": [{"text": text}]})
             # results for other documents may depend on this one
-            for key in [key for key in self._cache if key[0] != uri]:
+            for key in [key for key in self._cache if key[0] != uri and invalidates]:
                 del self._cache[key]
         doc.texts[doc.version] = text
         while len(doc.texts) > _TEXTS_KEPT:

@@ -266,3 +266,28 @@ def test_open_ended_buffer_leaves_the_edited_class_open(completer: Completer,
         assert legal is not None and {"name", "price"} <= legal.names
     finally:
         index.close_buffer("shop/models.py")
+
+
+def test_pyright_only_receivers_drop_deprecated_members_too(completer: Completer,
+                                                            shop_root: Path) -> None:
+    """`carts[0].` is beyond the index's receiver analysis; pyright names the members, and
+    its deprecation diagnostics (through a probe document) drop `add` for `add_item`."""
+    import time
+
+    from decoding.positions import detect_position
+
+    head = body_prefix(shop_root) + "carts = [cart]\n    carts[0]."
+    lines = head.split("\n")
+    position = detect_position(lines[-1])
+    assert position is not None
+    legal = None
+    deadline = time.monotonic() + 30.0
+    while time.monotonic() < deadline:  # the first probe may outlast the probe timeout
+        legal = monitor_at(completer, shop_root, head).provider.legal_for(
+            position, head, len(lines) - 1)
+        assert legal is not None and legal.source == "pyright"
+        if legal.preferred():
+            break
+        time.sleep(0.2)
+    assert legal is not None and legal.preferred() == {"add": "add_item"}
+    assert "add" not in legal.without_deprecated() and "add_item" in legal.names

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from decoding.pyright_client import MemberSet, PyrightClient, PyrightCompletion
+from decoding.pyright_deprecations import DeprecationProbe, probe_path, probe_text
 from decoding.pyright_protocol import (
     deprecated_name,
     looks_complete,
@@ -45,11 +46,17 @@ def new_total() -> int:
     return 2
 '''
 CART = '''\
+from typing_extensions import deprecated
+
 from shop.base import Base
 
 
 class Cart(Base):
     def add_item(self, name: str) -> None:
+        pass
+
+    @deprecated("add() is deprecated since 2.0; use add_item() instead")
+    def add(self, name: str) -> None:
         pass
 '''
 ORDERS = '''\
@@ -348,3 +355,21 @@ def test_member_set_filters_and_flags() -> None:
     assert not looks_complete(frozenset({"__class__", "__doc__"}))
     assert not looks_complete(frozenset({"save", "__getattr__"}))
     assert parse_completions(None) == ((), False)
+
+
+@needs_pyright
+def test_probe_finds_deprecated_members_and_their_replacements(client: PyrightClient,
+                                                               workspace: Path) -> None:
+    probe = DeprecationProbe(client, timeout=20.0)
+    user = workspace / "probe_user.py"
+    head = "from shop.cart import Cart\n\n\ndef f():\n    cart = Cart()\n    x = cart."
+    found = probe.deprecated_members(user, head, "cart", ["add", "add_item", "save", "__eq__"])
+    assert found == {"add": "add_item"}
+    assert probe.deprecated_members(user, head + "a", "cart",
+                                    ["save", "add_item", "add"]) is found  # cached
+    assert not probe_path(user).exists()  # the probe lives only in pyright's memory
+
+
+def test_probe_text_puts_one_use_per_line_at_the_indentation() -> None:
+    text, first = probe_text("import a\n\ndef f():\n    y = a.b(x.", "x", ["one", "two"])
+    assert text == "import a\n\ndef f():\n    x.one\n    x.two\n" and first == 3
