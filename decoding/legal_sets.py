@@ -55,6 +55,7 @@ class LegalSet:
     deprecated: dict[str, str | None] = field(default_factory=dict)  # name -> replacement
     keyword_params: frozenset[str] | None = None  # argument positions: legal `name=`
     allows_expression: bool = False  # a non-identifier start (literal, bracket) is fine too
+    prior: dict[str, float] = field(default_factory=dict)  # log-space ranking bonuses
 
     def preferred(self) -> dict[str, str]:
         """Deprecated name -> its replacement, where the replacement is itself legal."""
@@ -130,7 +131,8 @@ class LegalSetProvider:
             extra = (MODULE_ATTRIBUTES if receiver.kind == "module" else OBJECT_ATTRIBUTES
                      | (CLASS_ATTRIBUTES if receiver.kind == "class" else frozenset()))
             names = frozenset(m.name for m in receiver.members) | extra
-            return LegalSet(names, "index", _deprecations(receiver.members))
+            prior = _class_access_prior(receiver.members) if receiver.kind == "class" else {}
+            return LegalSet(names, "index", _deprecations(receiver.members), prior=prior)
         deprecated = _deprecations(receiver.members) if receiver is not None else {}
         return self._ask_oracle(text, line, position, deprecated)
 
@@ -236,6 +238,25 @@ def _may_define_attribute(position: IdentifierPosition, text: str) -> bool:
         if match is not None and len(match.group(1)) < indent:
             return match.group(2) in _INITIALIZERS
     return False
+
+
+CLASS_LEVEL_BONUS = 1.5
+PROPERTY_ON_CLASS_PENALTY = -3.0
+
+
+def _class_access_prior(members: list[Symbol]) -> dict[str, float]:
+    """On the class object itself (`Text.`), code calls alternative constructors and static
+    helpers or reads class attributes; a property there yields the property object and an
+    instance method needs an explicit instance, so those are unlikely (not illegal)."""
+    prior: dict[str, float] = {}
+    for member in members:
+        if member.kind == SymbolKind.PROPERTY:
+            prior[member.name] = PROPERTY_ON_CLASS_PENALTY
+        elif member.kind == SymbolKind.CLASS or (
+                member.kind == SymbolKind.METHOD
+                and {"classmethod", "staticmethod"} & set(member.decorators)):
+            prior[member.name] = CLASS_LEVEL_BONUS
+    return prior
 
 
 def _deprecations(symbols: list[Symbol]) -> dict[str, str | None]:

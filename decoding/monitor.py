@@ -287,8 +287,11 @@ class Monitor:
 
     def _priors(self, position: IdentifierPosition, legal: LegalSet,
                 names: list[str]) -> dict[str, float]:
-        """Log-space bonuses: replacements of deprecated names, members used often."""
-        prior = dict.fromkeys(legal.preferred().values(), REPLACEMENT_BOOST)
+        """Log-space bonuses: replacements of deprecated names, the legal set's own ranking
+        (e.g. class-level members on a class), members used often."""
+        prior = dict(legal.prior)
+        for replacement in legal.preferred().values():
+            prior[replacement] = prior.get(replacement, 0.0) + REPLACEMENT_BOOST
         if position.kind == "member":
             counts = self.provider.lookup.store.attribute_use_counts(names)
             for name, count in counts.items():

@@ -291,3 +291,24 @@ def test_pyright_only_receivers_drop_deprecated_members_too(completer: Completer
         time.sleep(0.2)
     assert legal is not None and legal.preferred() == {"add": "add_item"}
     assert "add" not in legal.without_deprecated() and "add_item" in legal.names
+
+
+def test_members_read_on_the_class_itself_favour_class_level_ones(completer: Completer,
+                                                                  shop_root: Path) -> None:
+    from decoding.legal_sets import CLASS_LEVEL_BONUS, PROPERTY_ON_CLASS_PENALTY
+    from decoding.positions import detect_position
+
+    head = body_prefix(shop_root) + "other = C."
+    lines = head.split("\n")
+    position = detect_position(lines[-1])
+    assert position is not None
+    legal = monitor_at(completer, shop_root, head).provider.legal_for(position, head,
+                                                                      len(lines) - 1)
+    assert legal is not None and legal.source == "index"
+    assert legal.prior["empty"] == CLASS_LEVEL_BONUS  # a classmethod
+    assert legal.prior["total"] == PROPERTY_ON_CLASS_PENALTY  # a property
+    assert "add_item" in legal.names and "add_item" not in legal.prior  # legal, no bonus
+    instance = body_prefix(shop_root) + "other = cart."
+    legal = monitor_at(completer, shop_root, instance).provider.legal_for(
+        detect_position("    other = cart."), instance, len(lines) - 1)
+    assert legal is not None and not legal.prior
