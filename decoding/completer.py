@@ -23,7 +23,7 @@ from decoding.monitor import Monitor, VocabularyIndex
 from decoding.postprocess import CompletionContext, is_multiline_context, postprocess, should_stop
 from decoding.prompt_window import PrefixWindow, split_at
 from decoding.pyright_client import PyrightClient
-from decoding.pyright_deprecations import DeprecationProbe
+from decoding.pyright_deprecations import DeprecationProbe, probe_path
 from decoding.receiver import Receiver, ReceiverResolver
 from decoding.runtime import LogitsHook, ModelRuntime
 from index.module_names import module_name
@@ -210,6 +210,15 @@ class Completer:
         if request.mode == "plain" or (request.mode is None and self.settings.mode == "plain"):
             return
         self.registry.get(request.workspace).close_buffer(request.path)
+        self.close_document(request.workspace, request.path)
+
+    def close_document(self, workspace: Path, path: str) -> None:
+        """Pyright forgets its copy of the buffer (and of its probe) and reads the disk again."""
+        client = self._pyright.get(workspace.resolve())
+        if client is not None:
+            full = workspace.resolve() / path
+            client.close_document(full)
+            client.close_document(probe_path(full))
 
     def prepare(self, workspace: Path, path: str | None = None, text: str | None = None) -> None:
         """Pay start-up costs before the first request: load the model, build the token

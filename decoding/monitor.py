@@ -348,10 +348,13 @@ class Monitor:
         position; where the receiver's members are known, make the dot come alone."""
         if not line or not (line[-1] in _IDENT_CHARS or line[-1] in ")]"):
             return
+        dot_ident = self.vocabulary.dot_ident
+        if not dot_ident.size or logits[dot_ident].max() < logits.max():
+            return  # greedy decoding will not pick a `.name` token here: nothing to guard
         probe = detect_position(line + ".")
         if probe is None or probe.kind != "member":
             return
         line_number = self.prefix_line + self._generated.count("\n")
         legal = self._legal_for(probe, text + ".", line_number)
-        if legal is not None and self.vocabulary.dot_ident.size:
-            logits[self.vocabulary.dot_ident] = -np.inf
+        if legal is not None:
+            logits[dot_ident] = -np.inf

@@ -39,6 +39,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -60,6 +61,7 @@ from decoding.runtime_types import (
 from decoding.runtime_vocab import Vocabulary
 
 _log = logging.getLogger(__name__)
+SCORED_KEPT = 64  # continuation scores remembered per (cached tokens, candidates)
 __all__ = [
     "MAX_BRANCHES",
     "ContextOverflowError",
@@ -148,6 +150,7 @@ class ModelRuntime:
         self.n_swa: int = h.n_swa
         self._doc_key: str | None = None
         self._states = StateCache(max_saved_states, max_saved_state_bytes)
+        self._scored: OrderedDict[tuple[object, ...], tuple[float, ...]] = OrderedDict()
 
     # ---------------------------------------------------------------- lifecycle / info
 
@@ -329,12 +332,21 @@ class ModelRuntime:
         array: scoring overwrites llama.cpp's logits buffer, so this returns a copy of
         ``logits`` that the hook must edit and return instead."""
         saved = np.array(logits, copy=True)
+        key = (len(self._cached), hash(tuple(self._cached)),
+               tuple(tuple(branch) for branch in branches))
+        known = self._scored.get(key)
+        if known is not None:  # the same request again (an editor re-asking, no edit)
+            self._scored.move_to_end(key)
+            return list(known), saved
         try:
             scores = branch_scores(self._h, self.vocab_size, len(self._cached), saved,
                                    branches)
         except GenerationError as error:
             _log.warning("could not score candidate continuations: %s", error)
             return None, saved
+        self._scored[key] = tuple(scores)
+        while len(self._scored) > SCORED_KEPT:
+            self._scored.popitem(last=False)
         return scores, saved
 
     def generate(

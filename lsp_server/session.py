@@ -170,6 +170,7 @@ class Session:
         if found is not None:
             with self._buffer_lock:
                 found[1].close_buffer(found[0].rel)
+            self.completer.close_document(found[0].root, found[0].rel)
 
     def file_changed(self, path: Path, deleted: bool) -> bool:
         """A change on disk made outside the editor."""

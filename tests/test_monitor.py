@@ -174,6 +174,7 @@ def test_new_attribute_in_an_initializer_is_not_blocked(completer: Completer, sh
                            "self.items.append(owner)") == "self.items.append(owner)"
     finally:
         completer.registry.get(shop_root).close_buffer("shop/models.py")
+        completer.close_document(shop_root, "shop/models.py")
 
 
 def test_self_referential_assignments_resolve_without_recursion(
@@ -266,6 +267,7 @@ def test_open_ended_buffer_leaves_the_edited_class_open(completer: Completer,
         assert legal is not None and {"name", "price"} <= legal.names
     finally:
         index.close_buffer("shop/models.py")
+        completer.close_document(shop_root, "shop/models.py")
 
 
 def test_pyright_only_receivers_drop_deprecated_members_too(completer: Completer,
@@ -312,3 +314,22 @@ def test_members_read_on_the_class_itself_favour_class_level_ones(completer: Com
     legal = monitor_at(completer, shop_root, instance).provider.legal_for(
         detect_position("    other = cart."), instance, len(lines) - 1)
     assert legal is not None and not legal.prior
+
+
+def test_release_lets_pyright_read_the_file_from_disk_again(completer: Completer,
+                                                            shop_root: Path) -> None:
+    """A batch task cut inside Cart must not leave pyright believing Cart ends there."""
+    from decoding.positions import detect_position
+
+    source = (shop_root / "shop" / "models.py").read_text()
+    cut = source[: source.index("    @property")] + "    def more(self):\n        self."
+    lines = cut.split("\n")
+    request = CompletionRequest(shop_root, "shop/models.py", cut, len(lines) - 1,
+                                len(lines[-1]), "grounded")
+    completer.complete(request)
+    completer.release(request)
+    head = body_prefix(shop_root) + "carts = [cart]\n    carts[0]."
+    legal = monitor_at(completer, shop_root, head).provider.legal_for(
+        detect_position("    carts[0]."), head, head.count("\n"))
+    assert legal is not None and legal.source == "pyright"
+    assert {"total", "apply_discount", "add_item"} <= legal.names

@@ -96,3 +96,25 @@ def test_scoring_without_room_in_the_context_reports_none(default_model_path: Pa
         scores, generation = _generate_scoring_first_step(rt, prompt, long_names, 2)
         assert scores is None
         assert len(generation.token_ids) == 2  # the document's generation went on
+
+
+def test_the_same_request_again_reuses_its_scores(fresh_runtime: ModelRuntime) -> None:
+    rt = fresh_runtime
+    prompt = rt.build_prompt(CODE)
+    branches = [rt.tokenize(name, continuation=True) for name in NAMES]
+    first, _ = _generate_scoring_first_step(rt, prompt, branches, 1)
+    calls: list[int] = []
+    original = rt._h.decode_tree
+
+    def counting(nodes: object) -> int:
+        calls.append(1)
+        return original(nodes)  # type: ignore[arg-type]
+
+    rt._h.decode_tree = counting  # type: ignore[method-assign]
+    try:
+        again, _ = _generate_scoring_first_step(rt, prompt, branches, 1)
+        assert again == first and not calls
+        other, _ = _generate_scoring_first_step(rt, prompt + rt.tokenize(" x"), branches, 1)
+        assert calls and other != first
+    finally:
+        del rt._h.decode_tree
