@@ -39,6 +39,7 @@ RESCORED_KINDS = frozenset({"member", "from_name"})
 RESCORED_CANDIDATES = 4
 USAGE_WEIGHT = 0.6
 MAX_RESCORES_PER_GENERATION = 3
+ENDS_HERE = np.empty(0, dtype=np.int32)  # plan marker: the chosen name is complete
 _IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
@@ -79,6 +80,8 @@ class VocabularyIndex:
         self.dot_ident = np.array(dot_ident, dtype=np.int32)
         self.keyword_equals = np.array(equals, dtype=np.int32)
         self.name_enders = np.array(enders, dtype=np.int32)  # tokens that end an identifier
+        self.continues_name = np.ones(len(pieces), dtype=bool)
+        self.continues_name[self.name_enders] = False
 
     def spelling(self, name: str) -> tuple[tuple[int, str], ...]:
         """How the tokenizer spells `name` after a non-space character: (id, text) pairs."""
@@ -194,7 +197,8 @@ class Monitor:
             self.stats.free_steps += 1  # the user's own text already left the legal set
             return None
         planned = self._planned_tokens(position, line_number, partial)
-        if planned is not None and not np.isfinite(logits[planned]).any():
+        if planned is not None and planned is not ENDS_HERE \
+                and not np.isfinite(logits[planned]).any():
             planned = self._plan = None  # an earlier hook ruled the plan out
         allowed = allowed_tokens(self.vocabulary.trie, names, partial,
                                  allow_leading_space=position.column > 0 and not partial,
@@ -204,7 +208,10 @@ class Monitor:
         if (position.kind == "argument" and partial and legal.keyword_params is not None
                 and partial not in legal.keyword_params and names.is_complete(partial)):
             allowed = np.setdiff1d(allowed, self.vocabulary.keyword_equals).astype(np.int32)
-        if planned is not None:
+        if planned is ENDS_HERE:
+            ending = allowed[~self.vocabulary.continues_name[allowed]]
+            allowed = ending if ending.size else allowed
+        elif planned is not None:
             narrowed = np.intersect1d(allowed, planned).astype(np.int32)
             allowed = narrowed if narrowed.size else allowed
         if allowed.size == 0:
@@ -233,7 +240,7 @@ class Monitor:
         written = self._seen_tokens - plan.start
         if partial == plan.name:  # the chosen name is complete: it must end here
             self._plan = None
-            return self.vocabulary.name_enders
+            return ENDS_HERE
         if written < len(plan.tokens) and partial == "".join(plan.pieces[:written]):
             return np.array([plan.tokens[written]], dtype=np.int32)
         self._plan = None  # another hook steered elsewhere: fall back to plain masking
@@ -246,7 +253,9 @@ class Monitor:
         (healing included), best first token first."""
         names = [name for name in legal.without_deprecated()
                  if not (name.startswith("__") and name.endswith("__"))]
+        analysis_started = time.perf_counter()
         prior = self._priors(position, legal, names)
+        self.stats.analysis_seconds += time.perf_counter() - analysis_started
         candidates: list[tuple[float, int, str, tuple[tuple[int, str], ...]]] = []
         for name in names:
             spelling = self.vocabulary.spelling(name)
