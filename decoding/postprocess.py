@@ -16,27 +16,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from decoding import syntax
+from decoding.bracket_scanner import PAIRS, BracketScanner
 
-PAIRS = {"(": ")", "[": "]", "{": "}"}
 SCAN_LINES = 200  # lines before the cursor scanned for the current statement and parse window
 MAX_STATEMENT_LINES = 3000  # ...or back to the start of the top-level statement, up to this
 MAX_PARSES = 12
 SHORT_LINE = 8  # a repeated suffix line shorter than this needs more evidence than itself
-_CODE = r"(?P<q>'''|\"\"\"|'|\")|(?P<o>[(\[{])|(?P<x>[)\]}])|(?P<n>\\?\n)"
-_TOKENS = {True: re.compile(r"(?P<c>#)|" + _CODE), False: re.compile(_CODE)}
-_STRING_END = {
-    '"""': re.compile(r'(?:\\.|[^\\])*?"""', re.DOTALL),
-    "'''": re.compile(r"(?:\\.|[^\\])*?'''", re.DOTALL),
-    '"': re.compile(r'(?:\\.|[^\\\n"])*(?:"|(?=\n))', re.DOTALL),
-    "'": re.compile(r"(?:\\.|[^\\\n'])*(?:'|(?=\n))", re.DOTALL),
-}
 _COMPOUND = re.compile(
     r"(?:async\s+)?(?:def|class|if|elif|else|for|while|try|except|finally|with|match|case)\b")
 _DEFINITION = re.compile(r"(?:async\s+def|def|class)\b|@")
 _WORD_OR_CHAR = re.compile(r"\w+|\S")
-
-Entry = tuple[str, int]  # an open bracket and its offset
-Event = tuple[str, int, Entry | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,64 +35,11 @@ class CompletionContext:
     language: str = "python"
 
 
-class _Scanner:
-    """Tracks brackets, strings and comments across text fed to it."""
-
-    __slots__ = ("comments", "in_comment", "stack", "string", "string_at")
-
-    def __init__(self, comments: bool) -> None:
-        self.comments = comments
-        self.stack: list[Entry] = []
-        self.string: str | None = None
-        self.string_at = 0
-        self.in_comment = False
-
-    def copy(self) -> _Scanner:
-        twin = _Scanner(self.comments)
-        twin.stack, twin.string = list(self.stack), self.string
-        twin.string_at, twin.in_comment = self.string_at, self.in_comment
-        return twin
-
-    def events(self, text: str, base: int = 0) -> Iterator[Event]:
-        """("newline", at, None) for line ends outside strings, ("close", at, opener) and
-        ("stray", at, None) for closing brackets; `at` is `base` + the index in `text`."""
-        pos, tokens = 0, _TOKENS[self.comments]
-        while pos < len(text):
-            if self.string is not None:
-                end = _STRING_END[self.string].match(text, pos)
-                if end is None:
-                    return
-                self.string, pos = None, end.end()
-            elif self.in_comment:
-                pos = text.find("\n", pos)
-                if pos < 0:
-                    return
-                self.in_comment = False
-            else:
-                match = tokens.search(text, pos)
-                if match is None:
-                    return
-                pos, kind, at = match.end(), match.lastgroup, base + match.start()
-                if kind == "q":
-                    self.string, self.string_at = match.group(), at
-                elif kind == "c":
-                    self.in_comment = True
-                elif kind == "o":
-                    self.stack.append((match.group(), at))
-                elif kind == "x":
-                    if self.stack and PAIRS[self.stack[-1][0]] == match.group():
-                        yield "close", at, self.stack.pop()
-                    else:
-                        yield "stray", at, None
-                elif match.group() == "\n":
-                    yield "newline", at, None
-
-
 @dataclass(frozen=True, slots=True)
 class _Info:
     """What the text around the cursor says, computed once per context."""
 
-    scanner: _Scanner  # state at the cursor: copy before feeding it
+    scanner: BracketScanner  # state at the cursor: copy before feeding it
     python: bool
     line_before: str
     line_after: str
@@ -145,7 +81,7 @@ def postprocess(ctx: CompletionContext, raw: str, multiline: bool | None = None)
 def _analyze(ctx: CompletionContext) -> _Info:
     python = ctx.language.lower() in ("python", "py")
     tail = _tail(ctx.prefix, SCAN_LINES)
-    scanner = _Scanner(comments=python)
+    scanner = BracketScanner(comments=python)
     statement = window = 0  # offsets in `tail`
     for kind, at, _ in scanner.events(tail, -len(tail)):
         if kind == "newline" and not scanner.stack:
@@ -176,7 +112,7 @@ def _analyze(ctx: CompletionContext) -> _Info:
         next_lines=_next_lines(ctx.suffix), window_before=tail[window:])
 
 
-def _reserved(scanner: _Scanner, line_after: str) -> frozenset[int]:
+def _reserved(scanner: BracketScanner, line_after: str) -> frozenset[int]:
     probe = scanner.copy()
     return frozenset(opener[1] for kind, _, opener in probe.events(line_after, 1 << 40)
                      if kind == "close" and opener is not None and opener[1] < 0)

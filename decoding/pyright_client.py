@@ -28,13 +28,14 @@ from decoding.pyright_protocol import (
     CompletionResult,
     MemberSet,
     PyrightCompletion,
-    client_capabilities,
     completion_context,
     default_settings,
     deprecated_name,
+    initialize_params,
     member_set,
     normal_uri,
     parse_completions,
+    server_request_answer,
     split_lines,
     utf16_column,
 )
@@ -188,17 +189,7 @@ class PyrightClient:
         except OSError as error:
             log.error("cannot start pyright (%s): %s", argv, error)
             return None
-        root = self.workspace.as_uri()
-        params = {
-            "processId": os.getpid(),
-            "clientInfo": {"name": "tether"},
-            "rootUri": root,
-            "rootPath": str(self.workspace),
-            "workspaceFolders": [{"uri": root, "name": self.workspace.name or "root"}],
-            "capabilities": client_capabilities(),
-            "initializationOptions": {},
-        }
-        _, future = conn.request("initialize", params)
+        _, future = conn.request("initialize", initialize_params(self.workspace, os.getpid()))
         try:
             result = future.result(timeout=max(self.timeout, 30.0))
         except Exception as error:
@@ -221,23 +212,10 @@ class PyrightClient:
 
     # -- server -> client ----------------------------------------------------------------
     def _on_request(self, method: str, params: Any) -> Any:
-        if method == "workspace/configuration":
-            items = (params or {}).get("items") or []
-            return [self._section(item.get("section")) for item in items]
-        if method in ("client/registerCapability", "client/unregisterCapability",
-                      "window/workDoneProgress/create", "window/showMessageRequest"):
-            return None
-        if method == "workspace/workspaceFolders":
-            return [{"uri": self.workspace.as_uri(), "name": self.workspace.name or "root"}]
-        raise RpcError(f"unsupported method {method}")
-
-    def _section(self, section: str | None) -> Any:
-        value: Any = self.settings
-        for part in (section or "").split("."):
-            if not part:
-                continue
-            value = value.get(part) if isinstance(value, dict) else None
-        return value
+        answered, answer = server_request_answer(method, params, self.settings, self.workspace)
+        if not answered:
+            raise RpcError(f"unsupported method {method}")
+        return answer
 
     def _on_notification(self, method: str, params: Any) -> None:
         if method == "textDocument/publishDiagnostics" and isinstance(params, dict):

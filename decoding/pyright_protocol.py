@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -82,6 +83,46 @@ def client_capabilities() -> dict[str, Any]:
                                                                TAG_DEPRECATED]}},
         },
     }
+
+
+def initialize_params(workspace: Path, process_id: int) -> dict[str, Any]:
+    root = workspace.as_uri()
+    return {
+        "processId": process_id,
+        "clientInfo": {"name": "tether"},
+        "rootUri": root,
+        "rootPath": str(workspace),
+        "workspaceFolders": [{"uri": root, "name": workspace.name or "root"}],
+        "capabilities": client_capabilities(),
+        "initializationOptions": {},
+    }
+
+
+_IGNORED_SERVER_REQUESTS = frozenset({
+    "client/registerCapability", "client/unregisterCapability",
+    "window/workDoneProgress/create", "window/showMessageRequest"})
+
+
+def server_request_answer(method: str, params: Any, settings: dict[str, Any],
+                          workspace: Path) -> tuple[bool, Any]:
+    """(answered, result) for a request pyright sends to its client."""
+    if method == "workspace/configuration":
+        items = (params or {}).get("items") or []
+        return True, [_section(settings, item.get("section")) for item in items]
+    if method in _IGNORED_SERVER_REQUESTS:
+        return True, None
+    if method == "workspace/workspaceFolders":
+        return True, [{"uri": workspace.as_uri(), "name": workspace.name or "root"}]
+    return False, None
+
+
+def _section(settings: dict[str, Any], section: str | None) -> Any:
+    value: Any = settings
+    for part in (section or "").split("."):
+        if not part:
+            continue
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def split_lines(text: str) -> list[str]:

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-from index.deprecations import module_deprecations
 from index.models import Deprecation
+from index.module_deprecations import module_deprecations
 from index.parsing import parse
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 
 from tree_sitter import Node
 
@@ -21,14 +20,14 @@ from index.deprecation_text import (
     parse_replacement,
 )
 from index.models import Deprecation
-from index.parsing import docstring_of, named_children, text
+from index.parsing import named_children, text
 
 _DECORATOR_NAMES = frozenset({"deprecated", "deprecate"})
 _MESSAGE_KEYWORDS = ("message", "msg", "reason", "details", "addendum")
 _VERSION_KEYWORDS = ("version", "deprecated_in", "since")
 _REPLACEMENT_KEYWORDS = ("alternative", "replacement", "instead", "use_instead", "new_name")
 _DEFINITIONS = ("function_definition", "class_definition", "decorated_definition")
-_NESTED_SCOPES = (*_DEFINITIONS, "lambda")
+NESTED_SCOPES = (*_DEFINITIONS, "lambda")
 _CONDITIONAL = frozenset({"if_statement", "elif_clause", "else_clause", "for_statement",
                           "while_statement", "match_statement", "except_clause",
                           "conditional_expression", "boolean_operator"})
@@ -77,7 +76,7 @@ def render_message(node: Node, names: dict[str, str] | None = None) -> str:
 
 def _render_call(node: Node, names: dict[str, str]) -> str:
     function = node.child_by_field_name("function")
-    arguments = _positional(node)
+    arguments = positional_arguments(node)
     if function is not None and function.type == "attribute":
         receiver = function.child_by_field_name("object")
         if receiver is not None and text(function.child_by_field_name("attribute")) == "format":
@@ -105,7 +104,7 @@ def _render_string(node: Node, names: dict[str, str]) -> str:
 
 # -- call arguments --------------------------------------------------------------------------
 
-def _positional(call: Node) -> list[Node]:
+def positional_arguments(call: Node) -> list[Node]:
     arguments = call.child_by_field_name("arguments")
     if arguments is None:
         return []
@@ -123,12 +122,12 @@ def _keywords(call: Node) -> dict[str, Node]:
     return found
 
 
-def _last_segment(node: Node | None) -> str:
+def last_segment(node: Node | None) -> str:
     return text(node).rsplit(".", 1)[-1].strip()
 
 
 def _is_deprecation_category(node: Node | None) -> bool:
-    name = _last_segment(node.child_by_field_name("function") if node is not None
+    name = last_segment(node.child_by_field_name("function") if node is not None
                          and node.type == "call" else node)
     return (name == "FutureWarning" or (name.endswith("Warning") and "Deprecat" in name)
             or (name.startswith("Removed") and name.endswith("Warning")))
@@ -142,11 +141,11 @@ def _decorator_fact(decorator: Node, names: dict[str, str]) -> Deprecation | Non
         return None
     call = expression if expression.type == "call" else None
     target = expression.child_by_field_name("function") if call is not None else expression
-    if _last_segment(target) not in _DECORATOR_NAMES:
+    if last_segment(target) not in _DECORATOR_NAMES:
         return None
     if call is None:
         return make_fact("", "decorator")
-    positional, keywords = _positional(call), _keywords(call)
+    positional, keywords = positional_arguments(call), _keywords(call)
     version_node = next((keywords[k] for k in _VERSION_KEYWORDS if k in keywords), None)
     message_node = next((keywords[k] for k in _MESSAGE_KEYWORDS if k in keywords), None)
     strings = [p for p in positional if p.type in ("string", "concatenated_string")]
@@ -176,18 +175,18 @@ def _walk_calls(body: Node) -> Iterator[tuple[Node, bool]]:
             yield node, conditional
         inner = conditional or node.type in _CONDITIONAL
         stack.extend((child, inner) for child in reversed(node.children)
-                     if child.type not in _NESTED_SCOPES)
+                     if child.type not in NESTED_SCOPES)
 
 
 def _warning_message(call: Node, names: dict[str, str]) -> str | None:
     """The message of a deprecation `warn(...)` call, None if it is not one or has no text."""
-    if _last_segment(call.child_by_field_name("function")) != "warn":
+    if last_segment(call.child_by_field_name("function")) != "warn":
         return None
-    positional, keywords = _positional(call), _keywords(call)
+    positional, keywords = positional_arguments(call), _keywords(call)
     message = keywords.get("message") or (positional[0] if positional else None)
     category = keywords.get("category") or (positional[1] if len(positional) > 1 else None)
     if message is not None and message.type == "call" and _is_deprecation_category(message):
-        category, message = message, next(iter(_positional(message)), None)
+        category, message = message, next(iter(positional_arguments(message)), None)
     if message is None or not _is_deprecation_category(category):
         return None
     rendered = render_message(message, names)
@@ -210,13 +209,13 @@ def _string_constants(body: Node) -> dict[str, str]:
     return constants
 
 
-def _warning_facts(body: Node, owner: str, names: dict[str, str] | None = None,
+def warning_facts(body: Node, owner: str, names: dict[str, str] | None = None,
                    strict: bool = False) -> list[Deprecation]:
     """Deprecation warnings raised by a body. Unconditional ones deprecate the owner; a
     conditional one only when its message names the owner and no parameter (`strict` drops
     conditional ones entirely)."""
     calls = [(call, conditional) for call, conditional in _walk_calls(body)
-             if _last_segment(call.child_by_field_name("function")) == "warn"]
+             if last_segment(call.child_by_field_name("function")) == "warn"]
     if not calls:
         return []
     scope = {**_module_constants(body), **_string_constants(body), **(names or {})}
@@ -256,7 +255,7 @@ def deprecation_for_definition(node: Node, source: bytes,
     body = definition.child_by_field_name("body")
     if body is not None and not re.search(r"deprecat|warn", name, re.I):
         if definition.type == "function_definition":
-            facts += _warning_facts(body, name)
+            facts += warning_facts(body, name)
         else:
             facts += _constructor_warnings(body)
     if (doc_fact := docstring_deprecation(docstring)) is not None:
@@ -266,16 +265,16 @@ def deprecation_for_definition(node: Node, source: bytes,
 
 def _constructor_warnings(class_body: Node) -> list[Deprecation]:
     """An unconditional deprecation warning in `__init__`/`__new__` deprecates the class."""
-    for definition in _definitions(class_body):
+    for definition in definitions(class_body):
         body = definition.child_by_field_name("body")
         name = text(definition.child_by_field_name("name"))
         if body is not None and name in ("__init__", "__new__") and (
-                facts := _warning_facts(body, name, strict=True)):
+                facts := warning_facts(body, name, strict=True)):
             return facts
     return []
 
 
-def _statements(block: Node) -> Iterator[Node]:
+def statements(block: Node) -> Iterator[Node]:
     """Statements of a block, looking through if/try/with blocks but not into definitions."""
     stack = list(reversed(block.named_children))
     while stack:
@@ -286,154 +285,17 @@ def _statements(block: Node) -> Iterator[Node]:
             yield node
 
 
-def _definitions(block: Node) -> Iterator[Node]:
-    for statement in _statements(block):
+def definitions(block: Node) -> Iterator[Node]:
+    for statement in statements(block):
         if statement.type == "decorated_definition":
             statement = statement.child_by_field_name("definition") or statement
         if statement.type in ("function_definition", "class_definition"):
             yield statement
 
 
-def _is_variant(definition: Node) -> bool:
+def is_variant(definition: Node) -> bool:
     """An `@overload` or a property setter/deleter: its deprecation is not the name's."""
     decorated = definition.parent
     return decorated is not None and decorated.type == "decorated_definition" and any(
-        _last_segment(next(named_children(child), None)) in ("overload", "setter", "deleter")
+        last_segment(next(named_children(child), None)) in ("overload", "setter", "deleter")
         for child in decorated.children if child.type == "decorator")
-
-
-# -- modules ---------------------------------------------------------------------------------
-
-def module_deprecations(tree_root: Node, source: bytes, module: str) -> dict[str, Deprecation]:
-    """Facts for a parsed module, keyed by qualified name: the module itself (module-level
-    warning or docstring), every def/class and method, and names a module `__getattr__` warns
-    about. Nested functions are not API and are not visited."""
-    facts: dict[str, Deprecation] = {}
-    doc_fact = docstring_deprecation(docstring_of(tree_root))
-    own = _warning_facts(tree_root, module.rsplit(".", 1)[-1], {"__name__": module})
-    attribute_facts, any_attribute = _getattr_facts(tree_root, module)
-    module_facts = [*own, *any_attribute, *([doc_fact] if doc_fact else [])]
-    if (module_fact := merge_facts(module_facts)) is not None:
-        facts[module] = module_fact
-    _collect(tree_root, source, module, facts)
-    for name, fact in attribute_facts.items():
-        facts.setdefault(f"{module}.{name}", fact)
-    return facts
-
-
-def _collect(block: Node, source: bytes, prefix: str, facts: dict[str, Deprecation]) -> None:
-    for definition in _definitions(block):
-        name = text(definition.child_by_field_name("name"))
-        body = definition.child_by_field_name("body")
-        if not name:
-            continue
-        qualname = f"{prefix}.{name}"
-        if not _is_variant(definition) and name not in ("__getattr__", "__dir__"):
-            fact = deprecation_for_definition(definition, source, docstring_of(body))
-            if fact is not None:
-                facts.setdefault(qualname, fact)
-        if definition.type == "class_definition" and body is not None:
-            _collect(body, source, qualname, facts)
-
-
-def _getattr_facts(root: Node, module: str) -> tuple[dict[str, Deprecation], list[Deprecation]]:
-    """Module `__getattr__` warnings: per name from branches like `if name == "old":
-    warnings.warn(...)`, and unconditional ones (any attribute access is deprecated)."""
-    found: dict[str, Deprecation] = {}
-    anything: list[Deprecation] = []
-    for definition in _definitions(root):
-        parameters = definition.child_by_field_name("parameters")
-        body = definition.child_by_field_name("body")
-        if text(definition.child_by_field_name("name")) != "__getattr__" or body is None \
-                or parameters is None or not parameters.named_children:
-            continue
-        first = parameters.named_children[0]
-        param = text(first if first.type == "identifier" else next(named_children(first), None))
-        anything += _warning_facts(body, "__getattr__", {"__name__": module}, strict=True)
-        collections = _module_collections(root)
-        for clause in _branches(body):
-            condition = clause.child_by_field_name("condition")
-            consequence = clause.child_by_field_name("consequence")
-            if condition is None or consequence is None:
-                continue
-            for name, hint in _compared_names(condition, param, collections).items():
-                names = {param: name, "__name__": module}
-                facts = _warning_facts(consequence, name, names, strict=True)
-                if facts and name not in found:
-                    fact = facts[0]
-                    if fact.replacement is None and hint and re.fullmatch(r"[A-Za-z_][\w.]*", hint):
-                        fact = replace(fact, replacement=hint)
-                    found[name] = fact
-    return found, anything
-
-
-def _branches(body: Node) -> Iterator[Node]:
-    stack = [body]
-    while stack:
-        node = stack.pop()
-        if node.type in ("if_statement", "elif_clause"):
-            yield node
-        stack.extend(child for child in reversed(node.children)
-                     if child.type not in _NESTED_SCOPES)
-
-
-def _compared_names(condition: Node, param: str,
-                    collections: dict[str, dict[str, str | None]]) -> dict[str, str | None]:
-    """Attribute names a condition tests `param` against, each with a replacement hint."""
-    if condition.type == "parenthesized_expression" and condition.named_child_count == 1:
-        return _compared_names(condition.named_children[0], param, collections)
-    if condition.type == "boolean_operator":
-        names: dict[str, str | None] = {}
-        for side in condition.named_children:
-            names.update(_compared_names(side, param, collections))
-        return names
-    operators = [child.type for child in condition.children if not child.is_named]
-    operands = condition.named_children
-    if condition.type != "comparison_operator" or len(operands) != 2:
-        return {}
-    left, right = operands
-    if operators == ["=="]:
-        if text(right) == param:
-            left, right = right, left
-        value = _literal(right)
-        return {value: None} if text(left) == param and value is not None else {}
-    if operators == ["in"] and text(left) == param:
-        return collections.get(text(right)) or _collection(right)
-    return {}
-
-
-def _literal(node: Node) -> str | None:
-    if node.type not in ("string", "concatenated_string"):
-        return None
-    value = render_message(node)
-    return None if "{" in value else value
-
-
-def _collection(node: Node) -> dict[str, str | None]:
-    """String members of a tuple/list/set literal, or a dict literal's keys → string values."""
-    items: dict[str, str | None] = {}
-    if node.type == "call" and _last_segment(node.child_by_field_name("function")) in (
-            "frozenset", "set", "tuple") and _positional(node):
-        return _collection(_positional(node)[0])
-    for child in node.named_children if node.type in ("tuple", "list", "set", "dictionary") \
-            else ():
-        key, value = (child.child_by_field_name("key"), child.child_by_field_name("value")) \
-            if child.type == "pair" else (child, None)
-        name = _literal(key) if key is not None else None
-        if name is not None:
-            items[name] = _literal(value) if value is not None else None
-    return items
-
-
-def _module_collections(root: Node) -> dict[str, dict[str, str | None]]:
-    collections: dict[str, dict[str, str | None]] = {}
-    for statement in _statements(root):
-        assignment = next(named_children(statement), None)
-        if statement.type == "expression_statement" and assignment is not None \
-                and assignment.type == "assignment":
-            left, right = assignment.child_by_field_name("left"), \
-                assignment.child_by_field_name("right")
-            if left is not None and right is not None and left.type == "identifier" and (
-                    items := _collection(right)):
-                collections[text(left)] = items
-    return collections

@@ -8,8 +8,9 @@ import pytest
 from tree_sitter import Node
 
 from index.deprecation_text import parse_replacement, parse_version
-from index.deprecations import deprecation_for_definition, module_deprecations
+from index.deprecations import deprecation_for_definition
 from index.models import Deprecation
+from index.module_deprecations import module_deprecations
 from index.parsing import docstring_of, parse, text
 
 
