@@ -145,10 +145,12 @@ class Completer:
         index: WorkspaceIndex | None = None
         module = ""
         if mode != "plain":
+            check_location(request)
             index = self.registry.get(request.workspace)
             index.set_buffer(request.path, request.text)
             module, _ = module_name(index.root, request.path)
-            receiver = self._receiver(index, module, request)
+            receiver = self._receiver(index, module, request) if ctx.language == "python" \
+                else None
             builder = ContextBuilder(index.lookup, index.searcher,
                                      lambda text: len(runtime.tokenize(text)))
             pack = builder.build(module, request.path, prefix, self.settings.context_budget)
@@ -160,7 +162,8 @@ class Completer:
             hint = member_hint(receiver, indent[: len(indent) - len(indent.lstrip())])
         fragment = healing_fragment(prefix)
         healed_prefix = prefix[: len(prefix) - len(fragment)]
-        if mode in ("grounded", "blind") and index is not None:
+        # Static analysis is Python's: other languages are completed like `rag`.
+        if mode in ("grounded", "blind") and index is not None and ctx.language == "python":
             monitor = self.build_monitor(index, module, request, healed_prefix, mode == "blind",
                                          open_ended=not suffix.strip())
             monitor.prefetch()
@@ -276,6 +279,17 @@ class Completer:
                 self._pyright[root] = client
                 self._probes[root] = DeprecationProbe(client)
             return client
+
+
+def check_location(request: CompletionRequest) -> None:
+    """Modes that read the repository need a workspace folder that exists and a document
+    path inside it (never an absolute path or one that climbs out with `..`)."""
+    if not request.workspace.is_dir():
+        raise ValueError(f"workspace {request.workspace} is not a directory")
+    root = request.workspace.resolve()
+    if Path(request.path).is_absolute() or not (root / request.path).resolve().is_relative_to(
+            root):
+        raise ValueError(f"path {request.path!r} is not inside the workspace {root}")
 
 
 def _before_file_header(text: str, path: str) -> str:

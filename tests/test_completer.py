@@ -92,6 +92,29 @@ def test_unknown_mode_is_rejected(completer: Completer, shop_root: Path) -> None
         completer.complete(request(shop_root, "x = 1\n", 1, 0, "psychic"))
 
 
+@pytest.mark.parametrize("rel", ["../outside.py", "/etc/passwd", "shop/../../outside.py"])
+def test_a_path_outside_the_workspace_is_rejected(completer: Completer, shop_root: Path,
+                                                  rel: str) -> None:
+    with pytest.raises(ValueError, match="not inside the workspace"):
+        completer.complete(request(shop_root, "x.", 0, 2, "rag", rel=rel))
+
+
+def test_a_missing_workspace_is_rejected_before_indexing(completer: Completer,
+                                                         tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-repo"
+    with pytest.raises(ValueError, match="not a directory"):
+        completer.complete(request(missing, "x.", 0, 2, "grounded"))
+    assert not missing.exists()
+
+
+def test_grounded_leaves_other_languages_to_the_model(completer: Completer,
+                                                      shop_root: Path) -> None:
+    text = "const cart = new Cart();\ncart."
+    result = completer.complete(request(shop_root, text, 1, 5, "grounded", rel="web/app.js"))
+    assert result.mode == "grounded" and result.receiver is None
+    assert result.constrained_steps == 0 and result.legal_set_sources == {}
+
+
 def test_missing_and_corrupt_models_name_the_path(tmp_path: Path, shop_root: Path) -> None:
     missing = tmp_path / "missing.gguf"
     with pytest.raises(ModelNotFoundError, match=str(missing)):
