@@ -13,7 +13,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -75,7 +75,8 @@ class LegalSetProvider:
                  open_ended: bool = False,
                  deprecation_oracle: DeprecationOracle | None = None) -> None:
         """`open_ended`: the document ends at the cursor, so the class being edited may
-        define more members below it than anyone can see."""
+        define more members below it than anyone can see; `self.`/`cls.` there allows what
+        is defined above, inherited, or already read in the class body."""
         self.lookup = lookup
         self.open_ended = open_ended
         self.deprecation_oracle = deprecation_oracle
@@ -125,16 +126,23 @@ class LegalSetProvider:
         if _may_define_attribute(position, text):
             return None
         receiver = self.resolver.resolve(self.module, text, line, column)
-        if receiver is not None and receiver.enclosing and self.open_ended:
-            return None  # `self.helper()` may call a method written further down
+        legal = None
         if receiver is not None and receiver.known and receiver.complete:
             extra = (MODULE_ATTRIBUTES if receiver.kind == "module" else OBJECT_ATTRIBUTES
                      | (CLASS_ATTRIBUTES if receiver.kind == "class" else frozenset()))
             names = frozenset(m.name for m in receiver.members) | extra
             prior = _class_access_prior(receiver.members) if receiver.kind == "class" else {}
-            return LegalSet(names, "index", _deprecations(receiver.members), prior=prior)
-        deprecated = _deprecations(receiver.members) if receiver is not None else {}
-        return self._ask_oracle(text, line, position, deprecated)
+            legal = LegalSet(names, "index", _deprecations(receiver.members), prior=prior)
+        else:
+            deprecated = _deprecations(receiver.members) if receiver is not None else {}
+            legal = self._ask_oracle(text, line, position, deprecated)
+        if legal is not None and receiver is not None and receiver.enclosing \
+                and self.open_ended and position.receiver:
+            # The class is cut at the cursor: members it already reads count as existing
+            # even when they are defined further down (or were, before the cut).
+            used = _read_in_class(text, position.receiver, receiver.qualname)
+            legal = replace(legal, names=legal.names | used)
+        return legal
 
     def _ask_oracle(self, text: str, line: int, position: IdentifierPosition,
                     deprecated: dict[str, str | None]) -> LegalSet | None:
@@ -238,6 +246,16 @@ def _may_define_attribute(position: IdentifierPosition, text: str) -> bool:
         if match is not None and len(match.group(1)) < indent:
             return match.group(2) in _INITIALIZERS
     return False
+
+
+def _read_in_class(text: str, receiver: str, qualname: str) -> frozenset[str]:
+    """Names read as `receiver.name` in the class body above the cursor (`self.helper()`
+    calls a method that may be defined below)."""
+    class_name = re.escape(qualname.rsplit(".", 1)[-1])
+    starts = [m.end() for m in re.finditer(rf"^[ \t]*class[ \t]+{class_name}\b", text, re.M)]
+    body = text[starts[-1]:] if starts else ""
+    pattern = rf"(?<![\w.]){re.escape(receiver)}\.([A-Za-z_]\w*)"
+    return frozenset(re.findall(pattern, body))
 
 
 CLASS_LEVEL_BONUS = 1.5

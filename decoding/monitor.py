@@ -95,8 +95,9 @@ class VocabularyIndex:
         return cached
 
 
-# (logits, candidate token sequences) -> (log-probabilities, the logits to go on editing)
-ContinuationScorer = Callable[[np.ndarray, Sequence[Sequence[int]]],
+# (logits, candidate token sequences, tokens that end a name) -> (log-probabilities, the
+# logits to go on editing); see ModelRuntime.score_continuations
+ContinuationScorer = Callable[[np.ndarray, Sequence[Sequence[int]], np.ndarray],
                               tuple[list[float] | None, np.ndarray]]
 
 
@@ -268,7 +269,8 @@ class Monitor:
         best = candidates[:RESCORED_CANDIDATES]
         scoring_started = time.perf_counter()
         scores, logits = self.scorer(
-            logits, [tuple(token for token, _ in spelling) for *_, spelling in best])
+            logits, [tuple(token for token, _ in spelling) for *_, spelling in best],
+            self.vocabulary.name_enders)
         self.stats.scoring_seconds += time.perf_counter() - scoring_started
         if scores is None:
             return logits  # greedy masking decides this one

@@ -324,7 +324,8 @@ class ModelRuntime:
 
     # ---------------------------------------------------------------- generation
 
-    def score_continuations(self, logits: np.ndarray, branches: Sequence[Sequence[int]]
+    def score_continuations(self, logits: np.ndarray, branches: Sequence[Sequence[int]],
+                            enders: np.ndarray | None = None
                             ) -> tuple[list[float] | None, np.ndarray]:
         """Log-probabilities of candidate token sequences (at most MAX_BRANCHES) continuing
         the text generated so far, or None when llama.cpp could not evaluate them (e.g. a
@@ -333,14 +334,14 @@ class ModelRuntime:
         ``logits`` that the hook must edit and return instead."""
         saved = np.array(logits, copy=True)
         key = (len(self._cached), hash(tuple(self._cached)),
-               tuple(tuple(branch) for branch in branches))
+               tuple(tuple(branch) for branch in branches), enders is not None)
         known = self._scored.get(key)
         if known is not None:  # the same request again (an editor re-asking, no edit)
             self._scored.move_to_end(key)
             return list(known), saved
         try:
             scores = branch_scores(self._h, self.vocab_size, len(self._cached), saved,
-                                   branches)
+                                   branches, enders)
         except GenerationError as error:
             _log.warning("could not score candidate continuations: %s", error)
             return None, saved

@@ -28,10 +28,16 @@ def log_normalizer(logits: np.ndarray) -> float:
 
 
 def branch_scores(handles: LlamaHandles, n_vocab: int, position: int,
-                  first_logits: np.ndarray, branches: Sequence[Sequence[int]]) -> list[float]:
+                  first_logits: np.ndarray, branches: Sequence[Sequence[int]],
+                  enders: np.ndarray | None = None) -> list[float]:
     """Log-probability of each token sequence in ``branches`` continuing the cached document
     (sequence 0, whose next position is ``position`` and whose next-token logits are
-    ``first_logits``). At most MAX_BRANCHES branches, none empty."""
+    ``first_logits``). At most MAX_BRANCHES branches, none empty.
+
+    ``enders``: the tokens that end a branch (e.g. every token that cannot continue a
+    name). A branch that another branch extends (`get` beside `get_items`) is scored with
+    the probability of ending there, which its extension's evaluation gives for free;
+    without it the shorter branch would always score at least as high as its extension."""
     if len(branches) > MAX_BRANCHES:
         raise ValueError(f"{len(branches)} branches; at most {MAX_BRANCHES}")
     if any(not branch for branch in branches):
@@ -55,12 +61,15 @@ def branch_scores(handles: LlamaHandles, n_vocab: int, position: int,
         if rc != 0:
             raise GenerationError(f"llama_decode failed with code {rc} scoring "
                                   f"{len(branches)} continuations")
+        ended = {tuple(branch): number for number, branch in enumerate(branches)}
         for row, prefix in enumerate(prefixes):
             logits = handles.logits_at(row, n_vocab)
             row_normalizer = log_normalizer(logits)
             for number in nodes[prefix]:
                 scores[number - 1] += float(logits[branches[number - 1][len(prefix)]]) \
                     - row_normalizer
+            if enders is not None and enders.size and prefix in ended:
+                scores[ended[prefix]] += log_normalizer(logits[enders]) - row_normalizer
     finally:
         for number in range(1, len(branches) + 1):
             handles.seq_drop(number)

@@ -40,7 +40,8 @@ def _sequential_scores(rt: ModelRuntime, prompt: list[int],
 
 
 def _generate_scoring_first_step(rt: ModelRuntime, prompt: list[int],
-                                 branches: list[list[int]], max_tokens: int
+                                 branches: list[list[int]], max_tokens: int,
+                                 enders: np.ndarray | None = None
                                  ) -> tuple[list[float] | None, Generation]:
     """Generate, scoring `branches` from inside the hook at the first step."""
     results: list[list[float] | None] = []
@@ -48,7 +49,7 @@ def _generate_scoring_first_step(rt: ModelRuntime, prompt: list[int],
     def hook(generated: list[int], logits: np.ndarray) -> np.ndarray | None:
         if generated:
             return None
-        scores, detached = rt.score_continuations(logits, branches)
+        scores, detached = rt.score_continuations(logits, branches, enders)
         results.append(scores)
         return detached
 
@@ -70,6 +71,29 @@ def test_batched_scores_match_token_by_token_scoring(fresh_runtime: ModelRuntime
     # Scoring left sequence 0 alone: the generation equals one without scoring.
     rt.reset()
     assert rt.generate(prompt, max_tokens=6).token_ids == with_scoring.token_ids
+
+
+def test_a_branch_that_another_extends_pays_for_ending_there(
+        fresh_runtime: ModelRuntime) -> None:
+    """`add` beside `add_item`: without the probability of ending after `add`, the shorter
+    branch could never lose to its own extension."""
+    rt = fresh_runtime
+    prompt = rt.build_prompt(CODE)
+    longer = rt.tokenize("add_item", continuation=True)
+    assert len(longer) > 1
+    shorter, other = longer[:1], rt.tokenize("clear", continuation=True)
+    enders = np.array([t for t in range(rt.vocab_size)
+                       if not (rt.vocab.piece(t)[:1] or b"_").decode("latin-1").isidentifier()
+                       and not (rt.vocab.piece(t)[:1] or b"0").isdigit()], dtype=np.int32)
+    scores, _ = _generate_scoring_first_step(rt, prompt, [shorter, longer, other], 1, enders)
+    plain = _sequential_scores(rt, prompt, [shorter, longer, other])
+    after: list[np.ndarray] = []
+    rt.generate(prompt + shorter, max_tokens=1,
+                logits_hook=lambda _g, logits: after.append(np.array(logits, copy=True)))
+    ending = log_normalizer(after[0][enders]) - log_normalizer(after[0])
+    assert scores is not None
+    assert scores[0] == pytest.approx(plain[0] + ending, rel=0.05, abs=0.1)
+    assert scores[1:] == pytest.approx(plain[1:], rel=0.05, abs=0.1)  # nothing extends them
 
 
 def test_scoring_validates_its_input(fresh_runtime: ModelRuntime) -> None:
