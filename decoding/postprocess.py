@@ -26,6 +26,7 @@ _COMPOUND = re.compile(
     r"(?:async\s+)?(?:def|class|if|elif|else|for|while|try|except|finally|with|match|case)\b")
 _DEFINITION = re.compile(r"(?:async\s+def|def|class)\b|@")
 _WORD_OR_CHAR = re.compile(r"\w+|\S")
+_LOOP = re.compile(r"(.{6,60}?)\1\1", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +149,18 @@ def _indent(line: str) -> int:
 
 def _cut(info: _Info, text: str, multiline: bool, final: bool) -> int:
     end = _block_end(info, text) if multiline else _line_end(info, text)
+    end = min(end, _loop_end(text))
     return _repeat_cut(info, text[:end], last_line_complete=final or end < len(text))
+
+
+def _loop_end(text: str) -> int:
+    """Where a degenerate loop (`f(self.g(self.g(self.g(`) starts repeating: after the
+    first of three back-to-back copies of a code fragment."""
+    for match in _LOOP.finditer(text):
+        unit = match.group(1)
+        if any(char.isalpha() for char in unit) and any(char in "([.,=" for char in unit):
+            return match.start() + len(unit)
+    return len(text)
 
 
 def _line_end(info: _Info, text: str) -> int:

@@ -316,3 +316,19 @@ def test_scan_window_for_a_giant_statement_skips_strings() -> None:
     for lines in range(150, 260, 7):  # wherever `lines` back lands, no string is cut in two
         start = syntax.scan_start(prefix, lines, max_lines=1000)
         assert start > 0 and prefix[start:].count('"""') % 2 == 0
+
+
+def test_a_degenerate_loop_stops_generation_and_is_cut() -> None:
+    context = ctx("class A:\n    def f(self):\n        region_map = self.", "")
+    raw = "split(self.split_row(self.split_row(self.split_row(self.split_row(self."
+    assert should_stop(context, raw, False)  # no need to decode to max_tokens
+    assert postprocess(context, raw) == "split"
+
+
+@pytest.mark.parametrize("raw", ['"-" * 40', "[0, 0, 0, 0, 0, 0, 0, 0]",
+                                 'f("=====================")', "f(a, b, a, b, a, b)",
+                                 "g(x.y, x.y, x.z)"])
+def test_repetitive_but_sound_code_is_not_a_loop(raw: str) -> None:
+    context = ctx("value = ", "")
+    assert not should_stop(context, raw, False)
+    assert postprocess(context, raw) == raw
