@@ -126,7 +126,7 @@ class LegalSetProvider:
         if _may_define_attribute(position, text):
             return None
         receiver = self.resolver.resolve(self.module, text, line, column)
-        legal = None
+        legal: LegalSet | None
         if receiver is not None and receiver.known and receiver.complete:
             extra = (MODULE_ATTRIBUTES if receiver.kind == "module" else OBJECT_ATTRIBUTES
                      | (CLASS_ATTRIBUTES if receiver.kind == "class" else frozenset()))
