@@ -26,6 +26,7 @@ from decoding.pyright_client import PyrightClient
 from decoding.pyright_deprecations import DeprecationProbe, probe_path
 from decoding.receiver import Receiver, ReceiverResolver
 from decoding.runtime import LogitsHook, ModelRuntime
+from decoding.token_counts import TokenCounts
 from index.module_names import module_name
 from index.registry import WorkspaceRegistry
 from index.workspace import WorkspaceIndex
@@ -97,6 +98,7 @@ class Completer:
         self._runtime_lock = threading.Lock()
         self._vocabulary: VocabularyIndex | None = None
         self._token_texts: TokenTexts | None = None
+        self._token_counts: TokenCounts | None = None
         self.last_prompt: list[int] = []  # the most recent prompt's tokens, for diagnostics
         self._pyright: dict[Path, PyrightClient] = {}
         self._probes: dict[Path, DeprecationProbe] = {}
@@ -139,7 +141,8 @@ class Completer:
                                 language="python" if request.path.endswith((".py", ".pyi"))
                                 else "text")
         multiline = is_multiline_context(ctx)
-        window = PrefixWindow(runtime.tokenize, self.settings.prefix_budget)
+        count_tokens = self._counts()
+        window = PrefixWindow(count_tokens, self.settings.prefix_budget)
         context_text, sources, receiver = "", [], None
         monitor: Monitor | None = None
         index: WorkspaceIndex | None = None
@@ -151,8 +154,7 @@ class Completer:
             module, _ = module_name(index.root, request.path)
             receiver = self._receiver(index, module, request) if ctx.language == "python" \
                 else None
-            builder = ContextBuilder(index.lookup, index.searcher,
-                                     lambda text: len(runtime.tokenize(text)))
+            builder = ContextBuilder(index.lookup, index.searcher, count_tokens)
             pack = builder.build(module, request.path, prefix, self.settings.context_budget)
             context_text = pack.text + (f"# {request.path}\n" if pack.text else "")
             sources = pack.sources
@@ -232,6 +234,12 @@ class Completer:
             client.warm_up()
             if path is not None and text is not None:
                 client.update_document(workspace.resolve() / path, text)
+
+    def _counts(self) -> TokenCounts:
+        runtime = self.runtime
+        if self._token_counts is None:
+            self._token_counts = TokenCounts(runtime.tokenize)
+        return self._token_counts
 
     def _tables(self) -> tuple[TokenTexts, VocabularyIndex]:
         runtime = self.runtime

@@ -161,6 +161,28 @@ def test_batch_tasks_do_not_see_an_earlier_task_cut_at_its_cursor(
     assert index.lookup.member("shop.models.Cart", "apply_discount")  # disk again
 
 
+def test_eval_keeps_a_file_open_across_its_tasks_and_releases_it_for_another(
+        completer: Completer, shop_root: Path) -> None:
+    from lsp_server.cli.complete_commands import OpenBuffer
+
+    index = completer.registry.get(shop_root)
+    text, line, char = cut_before(shop_root, "shop/models.py", "    def add_item", "    def ")
+    first = request(shop_root, text, line, char, "rag", rel="shop/models.py")
+    buffer = OpenBuffer(completer)
+    buffer.switch_to(first)
+    completer.complete(first)
+    buffer.switch_to(first)  # its warm twin: the buffer stays as the editor would keep it
+    assert not index.lookup.member("shop.models.Cart", "apply_discount")
+    text, line, char = cut_before(shop_root, RUN_PY, "    return s.checkout", "    cart.")
+    other = request(shop_root, text, line, char, "rag")
+    buffer.switch_to(other)  # a task in another file
+    assert index.lookup.member("shop.models.Cart", "apply_discount")  # disk again
+    completer.complete(other)
+    assert index.buffer(RUN_PY) == text
+    buffer.close()
+    assert index.buffer(RUN_PY) is None
+
+
 def test_the_prompt_file_header_never_leaks_into_a_completion() -> None:
     from decoding.completer import _before_file_header
 

@@ -76,8 +76,32 @@ def _tasks(stream: TextIO) -> Iterator[tuple[int, dict[str, object] | None, str 
         yield number, task, None
 
 
+class OpenBuffer:
+    """Batch tasks keep a file's buffer open like an editor does: consecutive tasks in one
+    file (a task and its warm twin, later holes in the same file) replace it, as typing
+    would, and it is released before a task in another file, which must see the file as it
+    is on disk, not cut at an earlier task's cursor (index override and pyright's copy)."""
+
+    def __init__(self, completer: Completer) -> None:
+        self._completer = completer
+        self._held: CompletionRequest | None = None
+
+    def switch_to(self, request: CompletionRequest) -> None:
+        held = self._held
+        if held is not None and (held.workspace, held.path) != (request.workspace,
+                                                                request.path):
+            self._completer.release(held)
+        self._held = request
+
+    def close(self) -> None:
+        if self._held is not None:
+            self._completer.release(self._held)
+            self._held = None
+
+
 def run_eval(args: argparse.Namespace) -> int:
     completer = Completer(settings_from(args))
+    buffer = OpenBuffer(completer)
     out: TextIO = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
     details: TextIO | None = (open(args.details, "w", encoding="utf-8")  # noqa: SIM115
                               if args.details else None)
@@ -89,7 +113,7 @@ def run_eval(args: argparse.Namespace) -> int:
                     print(f"tether eval: {problem}", file=sys.stderr)
                     failures += 1
                     continue
-                record, result = _evaluate(completer, task, args.mode, number)
+                record, result = _evaluate(completer, buffer, task, args.mode, number)
                 failures += result is None
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
                 out.flush()
@@ -101,6 +125,7 @@ def run_eval(args: argparse.Namespace) -> int:
         print(f"tether eval: {error}", file=sys.stderr)
         return 2
     finally:
+        buffer.close()
         completer.close()
         if out is not sys.stdout:
             out.close()
@@ -111,7 +136,7 @@ def run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate(completer: Completer, task: dict[str, object], mode: str,
+def _evaluate(completer: Completer, buffer: OpenBuffer, task: dict[str, object], mode: str,
               number: int) -> tuple[dict[str, object], CompletionResult | None]:
     task_id = task.get("id")
     try:
@@ -121,10 +146,8 @@ def _evaluate(completer: Completer, task: dict[str, object], mode: str,
             character=int(task["character"]), mode=mode)  # type: ignore[call-overload]
         print(f"tether eval: task {number} ({task_id}) {request.path}:{request.line + 1}",
               file=sys.stderr)
-        try:
-            result = completer.complete(request)
-        finally:
-            completer.release(request)
+        buffer.switch_to(request)
+        result = completer.complete(request)
     except ModelError:
         raise
     except (KeyError, TypeError, ValueError, OSError) as error:
