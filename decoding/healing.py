@@ -9,9 +9,9 @@ lets the model pick the tokenization it would have used (`add_item`).
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import re
-from collections import defaultdict
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from decoding.vocab_trie import TokenMask
 
 _FRAGMENT = re.compile(r" ?[A-Za-z_][A-Za-z0-9_]*$")
 _BLANK_LINE = re.compile(r"\n[ \t]*$")
+_LAST_CHAR = chr(0x10FFFF)  # sorts after every text that starts with a given one
 
 
 def healing_fragment(prefix: str) -> str:
@@ -41,27 +42,44 @@ def healing_fragment(prefix: str) -> str:
 
 
 class TokenTexts:
-    """Vocabulary tokens grouped by first character (built once per model)."""
+    """Vocabulary token texts, sorted once per model: the tokens that start with a text are
+    one bisected range and the tokens that spell a prefix of it a few more, so a healing
+    step never scans the vocabulary."""
 
     def __init__(self, pieces: list[bytes], special_ids: set[int]) -> None:
-        grouped: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        texts: list[str] = []
+        ids: list[int] = []
         for token_id, piece in enumerate(pieces):
             if token_id in special_ids or not piece:
                 continue
             try:
-                text = piece.decode("utf-8")
+                texts.append(piece.decode("utf-8"))
             except UnicodeDecodeError:
                 continue
-            grouped[text[0]].append((token_id, text))
-        self.by_first_char = dict(grouped)
+            ids.append(token_id)
+        order = sorted(range(len(texts)), key=texts.__getitem__)
+        self._sorted = [texts[i] for i in order]
+        self._ids = np.array(ids, dtype=np.int32)[order]
         self.vocab_size = len(pieces)
+
+    def prefixes_of(self, remaining: str) -> np.ndarray:
+        """Tokens whose text is a non-empty prefix of `remaining` (all of it included)."""
+        found: list[np.ndarray] = []
+        for length in range(1, len(remaining) + 1):
+            prefix = remaining[:length]
+            low = bisect.bisect_left(self._sorted, prefix)
+            if low == len(self._sorted) or not self._sorted[low].startswith(prefix):
+                break  # no token starts with this prefix, so none spells a longer one
+            high = bisect.bisect_right(self._sorted, prefix, low)
+            found.append(self._ids[low:high])
+        return np.concatenate(found) if found else np.empty(0, dtype=np.int32)
 
     def compatible(self, remaining: str) -> np.ndarray:
         """Tokens that spell a prefix of `remaining` or spell all of it and go on."""
-        bucket = self.by_first_char.get(remaining[0], [])
-        ids = [token_id for token_id, text in bucket
-               if remaining.startswith(text) or text.startswith(remaining)]
-        return np.array(ids, dtype=np.int32)
+        shorter = self.prefixes_of(remaining[:-1])
+        low = bisect.bisect_left(self._sorted, remaining)
+        high = bisect.bisect_left(self._sorted, remaining + _LAST_CHAR, low)
+        return np.concatenate([shorter, self._ids[low:high]])
 
 
 class Healer:

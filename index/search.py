@@ -16,12 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.embeddings import EMBEDDING_DIM, MODEL_ID, Embedder
+from index.lru import LruCache
 from index.store import IndexStore
 
 RRF_K = 60
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+|[0-9]{2,}")
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 MAX_QUERY_TERMS = 32
+KEPT_QUERY_VECTORS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,9 @@ class HybridSearcher:
         self.store = store
         self.embedder = embedder
         self.vectors = VectorMatrix(store)
+        # Completion queries repeat while the user types on one line; embedding one costs
+        # tens of milliseconds on a laptop CPU.
+        self._query_vectors: LruCache[str, np.ndarray] = LruCache(KEPT_QUERY_VECTORS)
 
     def search(self, query: str, *, kind: str | None = None, limit: int = 8,
                exclude_path: str | None = None, use_vectors: bool | None = None) -> list[SearchHit]:
@@ -144,7 +149,9 @@ class HybridSearcher:
         ids, matrix = self.vectors.current()
         if len(ids) == 0 or self.embedder is None:
             return []
-        query_vector = self.embedder.embed([query])[0]
+        embedder = self.embedder
+        query_vector = self._query_vectors.get_or_compute(
+            query, lambda: embedder.embed([query])[0])
         similarities = matrix @ query_vector
         order = np.argsort(-similarities)[: limit * 3]
         candidates = [int(ids[i]) for i in order]

@@ -46,3 +46,32 @@ def test_healer_forces_the_fragment_then_lets_go(model_runtime: ModelRuntime) ->
     logits[dot] = 100.0
     healer.logits_hook(generated, logits)
     assert int(logits.argmax()) == dot  # once healed, the model is free again
+
+
+@pytest.fixture(scope="module")
+def token_texts(model_runtime: ModelRuntime) -> tuple[TokenTexts, dict[int, str]]:
+    special = set(model_runtime.vocab.control_ids)
+    pieces = model_runtime.token_pieces()
+    decoded: dict[int, str] = {}
+    for token_id, piece in enumerate(pieces):
+        if token_id in special or not piece:
+            continue
+        try:
+            decoded[token_id] = piece.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return TokenTexts(pieces, special), decoded
+
+
+@pytest.mark.parametrize("remaining", [
+    "s", "self", " na", "    ", "\n    ", "get_adapter", "é", " ", "\t", "zz", "\U0010ffff"])
+def test_compatible_tokens_are_exactly_those_a_vocabulary_scan_finds(
+        token_texts: tuple[TokenTexts, dict[int, str]], remaining: str) -> None:
+    texts, decoded = token_texts
+    scanned = {token for token, text in decoded.items()
+               if remaining.startswith(text) or text.startswith(remaining)}
+    found = texts.compatible(remaining)
+    assert found.dtype == np.int32 and len(found) == len(set(found.tolist()))
+    assert set(found.tolist()) == scanned
+    assert set(texts.prefixes_of(remaining).tolist()) == {
+        token for token, text in decoded.items() if remaining.startswith(text)}

@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index.config import IndexConfig
@@ -140,6 +141,27 @@ def test_hybrid_search_code_and_docs(shop: WorkspaceIndex) -> None:
     assert all(hit.kind == "code" for hit in code)
     lexical_only = shop.searcher.search("shipping fee", limit=5, use_vectors=False)
     assert any(hit.title == "shop.service.shipping_cost" for hit in lexical_only)
+
+
+def test_a_repeated_query_is_embedded_once(shop: WorkspaceIndex) -> None:
+    embedder = shop.searcher.embedder
+    assert embedder is not None
+    embedded: list[list[str]] = []
+    real_embed = embedder.embed
+
+    def counting_embed(texts: list[str], batch_size: int = 32) -> np.ndarray:
+        embedded.append(texts)
+        return real_embed(texts, batch_size)
+
+    embedder.embed = counting_embed  # type: ignore[method-assign]
+    try:
+        query = "remove an item from the cart while typing"
+        first = shop.searcher.search(query, limit=3, use_vectors=True)
+        again = shop.searcher.search(query, limit=3, use_vectors=True)
+    finally:
+        del embedder.embed
+    assert embedded == [[query]]
+    assert [hit.chunk_id for hit in again] == [hit.chunk_id for hit in first]
 
 
 def test_embeddings_cached_by_content_hash(shop: WorkspaceIndex) -> None:

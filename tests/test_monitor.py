@@ -40,9 +40,8 @@ class Teacher:
             if not remaining:
                 break
             logits = np.full(self.runtime.vocab_size, -10.0, dtype=np.float32)
-            for token_id, text in self.texts.by_first_char.get(remaining[0], []):
-                if remaining.startswith(text):
-                    logits[token_id] = float(len(text))
+            for token_id in self.texts.prefixes_of(remaining):
+                logits[token_id] = float(len(self.runtime.token_pieces()[token_id].decode()))
             monitor.logits_hook(generated, logits)
             token = int(logits.argmax())
             piece = self.runtime.token_pieces()[token].decode("utf-8", errors="replace")
