@@ -39,18 +39,17 @@ import logging
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 from llama_cpp import llama_cpp as llama
 
-from decoding.fim import FimMode, FimTemplate, common_prefix_len, detect_fim_template
+from decoding.fim import FimMode, FimTemplate, detect_fim_template
 from decoding.model_files import ModelLoadError, validate_gguf
 from decoding.runtime_branches import branch_scores
 from decoding.runtime_llama import MAX_BRANCHES, LlamaHandles, load_handles
-from decoding.runtime_states import SavedState, StateCache
+from decoding.runtime_states import DocumentCache
 from decoding.runtime_types import (
     ContextOverflowError,
     Generation,
@@ -59,6 +58,7 @@ from decoding.runtime_types import (
     StopReason,
 )
 from decoding.runtime_vocab import Vocabulary
+from index.lru import LruCache
 
 _log = logging.getLogger(__name__)
 SCORED_KEPT = 64  # continuation scores remembered per (cached tokens, candidates)
@@ -145,12 +145,9 @@ class ModelRuntime:
             self.metadata, self.vocab.info, mode=fim_mode
         )
         self._stop_ids = frozenset(self.vocab.control_ids | self.fim_template.stop_ids)
-        self._cached: list[int] = []  # tokens in KV sequence 0, position i holds _cached[i]
-        self._prompt_len = 0  # prompt part of _cached (the rest was generated)
         self.n_swa: int = h.n_swa
-        self._doc_key: str | None = None
-        self._states = StateCache(max_saved_states, max_saved_state_bytes)
-        self._scored: OrderedDict[tuple[object, ...], tuple[float, ...]] = OrderedDict()
+        self._doc = DocumentCache(h.n_swa, max_saved_states, max_saved_state_bytes)
+        self._scored: LruCache[tuple[object, ...], tuple[float, ...]] = LruCache(SCORED_KEPT)
 
     # ---------------------------------------------------------------- lifecycle / info
 
@@ -158,8 +155,8 @@ class ModelRuntime:
         """Free the llama.cpp context and model. Idempotent."""
         with self._lock:
             handles, self._handles = self._handles, None
-            self._states.clear()
-            self._cached = []
+            self._doc.states.clear()
+            self._doc.tokens = []
             if handles is not None:
                 handles.free()
 
@@ -192,16 +189,16 @@ class ModelRuntime:
     @property
     def cached_tokens(self) -> list[int]:
         """Copy of the token ids currently in the KV cache (for diagnostics and tests)."""
-        return list(self._cached)
+        return list(self._doc.tokens)
 
     @property
     def current_document(self) -> str | None:
-        return self._doc_key
+        return self._doc.doc_key
 
     @property
     def saved_documents(self) -> list[str]:
         """Keys of saved (not live) document states, least recently used first."""
-        return list(self._states)
+        return list(self._doc.states)
 
     def is_stop_token(self, token: int) -> bool:
         """End-of-generation, control, or template stop token."""
@@ -243,84 +240,22 @@ class ModelRuntime:
     def reset(self) -> None:
         """Drop the live KV cache and every saved document state."""
         with self._lock:
-            self._h.clear_memory()
-            self._cached = []
-            self._prompt_len = 0
-            self._doc_key = None
-            self._states.clear()
+            self._doc.reset(self._h)
 
     def forget_document(self, doc_key: str) -> None:
         """Discard the saved state of a closed document (the live cache is left alone)."""
         with self._lock:
-            self._states.pop(doc_key)
-
-    def _save_live(self) -> None:
-        if self._doc_key is None or not self._cached:
-            return
-        if self.n_swa > 0:
-            # A saved SWA state cannot be truncated later: keep only what the same prompt
-            # (re-sent when the user comes back) will reuse, i.e. all of it but the last token.
-            keep = min(len(self._cached), self._prompt_len - 1)
-            if keep <= 0 or not self._h.seq_rm(keep):
-                return
-            del self._cached[keep:]
-        data = self._h.save_seq_state()
-        if data is not None:
-            self._states.put(self._doc_key, SavedState(tuple(self._cached), data))
-
-    def _switch_document(self, prompt: Sequence[int], doc_key: str | None) -> bool:
-        """Make the KV cache hold the best available prefix for ``prompt``; True if a saved
-        state was restored."""
-        if doc_key == self._doc_key:
-            return False
-        self._save_live()
-        self._doc_key = doc_key
-        live = common_prefix_len(self._cached, prompt)
-        key, saved_len = self._states.best_match(prompt, whole_only=self.n_swa > 0)
-        if key is None or saved_len <= live:
-            return False
-        state = self._states.pop(key) if key == doc_key else self._states.get(key)
-        assert state is not None
-        if self._h.load_seq_state(state.data):
-            self._cached = list(state.tokens)
-            return True
-        self._h.clear_memory()
-        self._cached = []
-        return False
-
-    def _trim_cache(self, prompt: Sequence[int]) -> int:
-        """Drop cached tokens past the common prefix; return how many prompt tokens to reuse."""
-        h = self._h
-        n = min(common_prefix_len(self._cached, prompt), len(prompt) - 1)
-        if n > 0:
-            # A restored SWA state lacks sliding-layer positions before pos_min; keeping n
-            # tokens needs the window before n (llama-server's rule). Check before seq_rm,
-            # which may empty the sliding cache and hide the gap.
-            pos_min = h.seq_pos_min()
-            if pos_min > 0 and (self.n_swa <= 0 or pos_min > n - self.n_swa):
-                n = 0
-        if n < len(self._cached):
-            if n == 0 or not h.seq_rm(n):
-                h.clear_memory()
-                n = 0
-            del self._cached[n:]
-        return n
-
-    def _resync_after_failure(self) -> None:
-        # Partially processed ubatches may remain after a failed decode; drop them.
-        if not self._h.seq_rm(len(self._cached)):
-            self._h.clear_memory()
-            self._cached = []
+            self._doc.states.pop(doc_key)
 
     def _decode(self, tokens: Sequence[int], start: int) -> None:
         rc = self._h.decode(tokens, start)
         if rc != 0:
-            self._resync_after_failure()
+            self._doc.resync_after_failure(self._h)
             raise GenerationError(
                 f"llama_decode failed with code {rc} ({len(tokens)} tokens at position {start}; "
                 f"n_ctx={self.n_ctx})"
             )
-        self._cached.extend(tokens)
+        self._doc.tokens.extend(tokens)
 
     # ---------------------------------------------------------------- generation
 
@@ -333,21 +268,19 @@ class ModelRuntime:
         array: scoring overwrites llama.cpp's logits buffer, so this returns a copy of
         ``logits`` that the hook must edit and return instead."""
         saved = np.array(logits, copy=True)
-        key = (len(self._cached), hash(tuple(self._cached)),
+        cached = self._doc.tokens
+        key = (len(cached), hash(tuple(cached)),
                tuple(tuple(branch) for branch in branches), enders is not None)
         known = self._scored.get(key)
         if known is not None:  # the same request again (an editor re-asking, no edit)
-            self._scored.move_to_end(key)
             return list(known), saved
         try:
-            scores = branch_scores(self._h, self.vocab_size, len(self._cached), saved,
+            scores = branch_scores(self._h, self.vocab_size, len(cached), saved,
                                    branches, enders)
         except GenerationError as error:
             _log.warning("could not score candidate continuations: %s", error)
             return None, saved
-        self._scored[key] = tuple(scores)
-        while len(self._scored) > SCORED_KEPT:
-            self._scored.popitem(last=False)
+        self._scored.put(key, tuple(scores))
         return scores, saved
 
     def generate(
@@ -389,9 +322,9 @@ class ModelRuntime:
         with self._lock:
             h = self._h
             t0 = time.perf_counter()
-            restored = self._switch_document(prompt, doc_key)
-            reused = self._trim_cache(prompt)
-            self._prompt_len = len(prompt)
+            restored = self._doc.switch(h, prompt, doc_key)
+            reused = self._doc.trim(h, prompt)
+            self._doc.prompt_len = len(prompt)
             cancelled = False
             pos = reused
             while pos < len(prompt):
@@ -433,7 +366,7 @@ class ModelRuntime:
                 if len(generated) >= max_tokens:
                     reason = "max_tokens"
                     break
-                self._decode((token,), len(self._cached))
+                self._decode((token,), len(self._doc.tokens))
             text += decoder.decode(b"", final=True)
             t2 = time.perf_counter()
 

@@ -1,4 +1,6 @@
-"""Bounded LRU of saved per-document KV-cache states for :class:`decoding.runtime.ModelRuntime`.
+"""Per-document KV-cache bookkeeping for :class:`decoding.runtime.ModelRuntime`:
+:class:`DocumentCache` (what sequence 0 holds, switching documents, trimming to a common
+prefix) and :class:`StateCache`, a bounded LRU of saved per-document states.
 
 A saved state is the serialized KV cache of sequence 0 (``llama_state_seq_get_data``) plus the
 token ids it holds. For sliding-window models llama.cpp serializes only the last ``n_swa``
@@ -17,8 +19,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from decoding.fim import common_prefix_len
+from decoding.runtime_llama import LlamaHandles
 
-__all__ = ["SavedState", "StateCache"]
+__all__ = ["DocumentCache", "SavedState", "StateCache"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +103,82 @@ class StateCache:
         if state is not None:
             self._states.move_to_end(key)
         return state
+
+
+class DocumentCache:
+    """What KV sequence 0 holds (``tokens``: position i holds tokens[i]; the first
+    ``prompt_len`` came from the last prompt, the rest were generated), which document that
+    is, and the saved states of other documents. Every method takes the live handles; the
+    runtime calls them under its generation lock."""
+
+    def __init__(self, n_swa: int, max_states: int, max_bytes: int) -> None:
+        self.n_swa = n_swa
+        self.tokens: list[int] = []
+        self.prompt_len = 0
+        self.doc_key: str | None = None
+        self.states = StateCache(max_states, max_bytes)
+
+    def reset(self, h: LlamaHandles) -> None:
+        """Drop the live cache and every saved state."""
+        h.clear_memory()
+        self.tokens = []
+        self.prompt_len = 0
+        self.doc_key = None
+        self.states.clear()
+
+    def switch(self, h: LlamaHandles, prompt: Sequence[int], doc_key: str | None) -> bool:
+        """Make the KV cache hold the best available prefix for ``prompt``; True if a saved
+        state was restored."""
+        if doc_key == self.doc_key:
+            return False
+        self._save_live(h)
+        self.doc_key = doc_key
+        live = common_prefix_len(self.tokens, prompt)
+        key, saved_len = self.states.best_match(prompt, whole_only=self.n_swa > 0)
+        if key is None or saved_len <= live:
+            return False
+        state = self.states.pop(key) if key == doc_key else self.states.get(key)
+        assert state is not None
+        if h.load_seq_state(state.data):
+            self.tokens = list(state.tokens)
+            return True
+        h.clear_memory()
+        self.tokens = []
+        return False
+
+    def trim(self, h: LlamaHandles, prompt: Sequence[int]) -> int:
+        """Drop cached tokens past the common prefix; return how many prompt tokens to reuse."""
+        n = min(common_prefix_len(self.tokens, prompt), len(prompt) - 1)
+        if n > 0:
+            # A restored SWA state lacks sliding-layer positions before pos_min; keeping n
+            # tokens needs the window before n (llama-server's rule). Check before seq_rm,
+            # which may empty the sliding cache and hide the gap.
+            pos_min = h.seq_pos_min()
+            if pos_min > 0 and (self.n_swa <= 0 or pos_min > n - self.n_swa):
+                n = 0
+        if n < len(self.tokens):
+            if n == 0 or not h.seq_rm(n):
+                h.clear_memory()
+                n = 0
+            del self.tokens[n:]
+        return n
+
+    def resync_after_failure(self, h: LlamaHandles) -> None:
+        """Partially processed ubatches may remain after a failed decode; drop them."""
+        if not h.seq_rm(len(self.tokens)):
+            h.clear_memory()
+            self.tokens = []
+
+    def _save_live(self, h: LlamaHandles) -> None:
+        if self.doc_key is None or not self.tokens:
+            return
+        if self.n_swa > 0:
+            # A saved SWA state cannot be truncated later: keep only what the same prompt
+            # (re-sent when the user comes back) will reuse, i.e. all of it but the last token.
+            keep = min(len(self.tokens), self.prompt_len - 1)
+            if keep <= 0 or not h.seq_rm(keep):
+                return
+            del self.tokens[keep:]
+        data = h.save_seq_state()
+        if data is not None:
+            self.states.put(self.doc_key, SavedState(tuple(self.tokens), data))
