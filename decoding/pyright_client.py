@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from decoding.pyright_diagnostics import PublishedDiagnostics
 from decoding.pyright_protocol import (
     CompletionResult,
     MemberSet,
@@ -33,7 +34,6 @@ from decoding.pyright_protocol import (
     deprecated_name,
     initialize_params,
     member_set,
-    normal_uri,
     parse_completions,
     server_request_answer,
     split_lines,
@@ -78,10 +78,9 @@ class PyrightClient:
         self.command = command
         self.settings = settings if settings is not None else default_settings(python_path)
         self._lock = threading.RLock()  # lifecycle, documents, one request at a time
-        self._diag_cond = threading.Condition()
         self._conn: RpcConnection | None = None
         self._docs: dict[str, _Doc] = {}
-        self._diagnostics: dict[str, tuple[int | None, list[dict[str, Any]]]] = {}
+        self._diagnostics = PublishedDiagnostics()
         self._cache: OrderedDict[tuple[Any, ...], CompletionResult] = OrderedDict()
         self._stats: Counter[str] = Counter()
         self._restart_times: deque[float] = deque()
@@ -203,8 +202,7 @@ class PyrightClient:
         return conn
 
     def _reopen_documents(self, conn: RpcConnection) -> None:
-        with self._diag_cond:
-            self._diagnostics.clear()
+        self._diagnostics.clear()
         for doc in self._docs.values():
             conn.notify("textDocument/didOpen", {"textDocument": {
                 "uri": doc.uri, "languageId": "python", "version": doc.version,
@@ -219,11 +217,7 @@ class PyrightClient:
 
     def _on_notification(self, method: str, params: Any) -> None:
         if method == "textDocument/publishDiagnostics" and isinstance(params, dict):
-            uri = normal_uri(str(params.get("uri", "")))
-            with self._diag_cond:
-                self._diagnostics[uri] = (params.get("version"),
-                                          list(params.get("diagnostics") or []))
-                self._diag_cond.notify_all()
+            self._diagnostics.publish(params)
         elif (method == "window/logMessage" and isinstance(params, dict)
               and params.get("type") == 1):
             log.warning("pyright: %s", params.get("message"))
@@ -272,8 +266,7 @@ class PyrightClient:
             conn = self._conn
             if doc is not None and conn is not None and conn.alive:
                 conn.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
-        with self._diag_cond:
-            self._diagnostics.pop(normal_uri(uri), None)
+        self._diagnostics.forget(uri)
 
     def notify_files_changed(self, paths: list[Path]) -> None:
         """Tell pyright that files on disk changed (it does not watch the disk itself here)."""
@@ -392,9 +385,8 @@ class PyrightClient:
     # -- diagnostics ---------------------------------------------------------------------
     def diagnostics(self, path: Path) -> list[dict[str, Any]]:
         """The latest publishDiagnostics list for the document (may lag behind edits)."""
-        with self._diag_cond:
-            entry = self._diagnostics.get(normal_uri(self._uri(path)))
-        return list(entry[1]) if entry else []
+        entry = self._diagnostics.latest(self._uri(path))
+        return entry[1] if entry else []
 
     def wait_for_diagnostics(self, path: Path, timeout: float | None = None
                              ) -> list[dict[str, Any]] | None:
@@ -406,24 +398,14 @@ class PyrightClient:
             version = doc.version if doc else None
         if version is None:
             return None
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        key = normal_uri(uri)
-        with self._diag_cond:
-            while True:
-                entry = self._diagnostics.get(key)
-                if entry is not None and entry[0] == version:
-                    return list(entry[1])
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                self._diag_cond.wait(remaining)
+        return self._diagnostics.wait_for(uri, version,
+                                          self.timeout if timeout is None else timeout)
 
     def deprecated_names(self, path: Path) -> set[str]:
         """Names that diagnostics tag as deprecated (tag 2), read from the document text the
         diagnostics were computed for."""
         uri = self._uri(path)
-        with self._diag_cond:
-            entry = self._diagnostics.get(normal_uri(uri))
+        entry = self._diagnostics.latest(uri)
         if not entry:
             return set()
         version, diagnostics = entry
