@@ -214,7 +214,10 @@ class Completer:
         files as they are on disk, not cut at an earlier task's cursor)."""
         if request.mode == "plain" or (request.mode is None and self.settings.mode == "plain"):
             return
-        self.registry.get(request.workspace).close_buffer(request.path)
+        index = self.registry.existing(request.workspace)
+        if index is None:  # never indexed (e.g. a missing workspace): nothing to release
+            return
+        index.close_buffer(request.path)
         self.close_document(request.workspace, request.path)
 
     def close_document(self, workspace: Path, path: str) -> None:

@@ -32,6 +32,11 @@ class WorkspaceRegistry:
         index.index_all(progress, embeddings=self.embeddings_on_first_use)
         return index
 
+    def existing(self, root: Path) -> WorkspaceIndex | None:
+        """The index of `root` if one is open; never creates one."""
+        with self._lock:
+            return self._indexes.get(root.resolve())
+
     def open_indexes(self) -> list[WorkspaceIndex]:
         with self._lock:
             return list(self._indexes.values())

@@ -102,9 +102,12 @@ def test_a_path_outside_the_workspace_is_rejected(completer: Completer, shop_roo
 def test_a_missing_workspace_is_rejected_before_indexing(completer: Completer,
                                                          tmp_path: Path) -> None:
     missing = tmp_path / "no-such-repo"
+    rejected = request(missing, "x.", 0, 2, "grounded")
     with pytest.raises(ValueError, match="not a directory"):
-        completer.complete(request(missing, "x.", 0, 2, "grounded"))
+        completer.complete(rejected)
+    completer.release(rejected)  # what `tether eval` does before the next task
     assert not missing.exists()
+    assert completer.registry.existing(missing) is None
 
 
 def test_grounded_leaves_other_languages_to_the_model(completer: Completer,
