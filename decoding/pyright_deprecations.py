@@ -12,13 +12,13 @@ within the timeout is not waited for; a later request for the same receiver coll
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
 from decoding.pyright_protocol import TAG_DEPRECATED
 from index.deprecation_text import parse_replacement
+from index.lru import LruCache
 
 PROBE_TIMEOUT = 0.5  # seconds
 MAX_PROBED_NAMES = 400
@@ -69,7 +69,7 @@ class DeprecationProbe:
         self.source = source
         self.timeout = timeout
         self._lock = threading.Lock()
-        self._answers: OrderedDict[tuple[object, ...], dict[str, str | None]] = OrderedDict()
+        self._answers: LruCache[tuple[object, ...], dict[str, str | None]] = LruCache(CACHE_SIZE)
 
     def deprecated_members(self, path: Path, head: str, receiver: str,
                            names: Iterable[str]) -> dict[str, str | None] | None:
@@ -80,9 +80,9 @@ class DeprecationProbe:
         probed = probed[:MAX_PROBED_NAMES]
         key = (path, receiver, tuple(probed))
         with self._lock:
-            if key in self._answers:
-                self._answers.move_to_end(key)
-                return self._answers[key]
+            known = self._answers.get(key)
+            if known is not None:
+                return known
             if not probed:
                 return {}
             text, first_line = probe_text(head, receiver, probed)
@@ -93,7 +93,5 @@ class DeprecationProbe:
             if diagnostics is None:
                 return None
             answer = deprecated_in(diagnostics, first_line, probed)
-            self._answers[key] = answer
-            while len(self._answers) > CACHE_SIZE:
-                self._answers.popitem(last=False)
+            self._answers.put(key, answer)
             return answer

@@ -155,8 +155,7 @@ class ModelRuntime:
         """Free the llama.cpp context and model. Idempotent."""
         with self._lock:
             handles, self._handles = self._handles, None
-            self._doc.states.clear()
-            self._doc.tokens = []
+            self._doc.forget_all()
             if handles is not None:
                 handles.free()
 

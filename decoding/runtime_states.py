@@ -121,6 +121,10 @@ class DocumentCache:
     def reset(self, h: LlamaHandles) -> None:
         """Drop the live cache and every saved state."""
         h.clear_memory()
+        self.forget_all()
+
+    def forget_all(self) -> None:
+        """Forget what the cache holds without touching it (its context is being freed)."""
         self.tokens = []
         self.prompt_len = 0
         self.doc_key = None
