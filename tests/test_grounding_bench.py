@@ -31,6 +31,7 @@ from bench.grounding_tasks import (
     spread_sample,
     stdlib_bindings,
 )
+from bench.sources import canonical_name, fetch_sdist
 from index.parsing import parse
 
 MODULE = textwrap.dedent('''\
@@ -263,3 +264,13 @@ def test_markdown_reports_unavailable_modes() -> None:
     table = markdown(rows, meta)
     assert "| m | plain | 100.0% | 0.0% | 0.0% | — | 5 / 5 | 1 / 1 | 1 + 0 dep |" in table
     assert "| m | blind | unavailable |" in table
+
+
+def test_sdist_cache_matches_normalised_names_and_pinned_versions(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    for folder in ("Django-5.1.3", "typing_extensions-4.12.2", "click-8.1.7", "click-8.1.8"):
+        (src / folder).mkdir(parents=True)
+    assert fetch_sdist("django==5.1.3", tmp_path) == src / "Django-5.1.3"
+    assert fetch_sdist("typing-extensions==4.12.2", tmp_path).name == "typing_extensions-4.12.2"
+    assert fetch_sdist("click==8.1.7", tmp_path).name == "click-8.1.7"
+    assert canonical_name("Zope.Interface") == "zope-interface"
