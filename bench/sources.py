@@ -46,8 +46,10 @@ def fetch_sdist(requirement: str, cache: Path = CACHE) -> Path:
         return existing[-1]
     downloads = cache / "sdists"
     downloads.mkdir(parents=True, exist_ok=True)
+    # `--no-binary :all:` would also build the sdist's build requirements (Cython…) from source.
+    name = requirement.partition("==")[0].strip()
     subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                    "--no-binary", ":all:", "-d", str(downloads), requirement], check=True)
+                    "--no-binary", name, "-d", str(downloads), requirement], check=True)
     archives = _matching(downloads, requirement, (".tar.gz", ".zip"))
     if not archives:
         raise RuntimeError(f"pip download produced no sdist for {requirement}")
