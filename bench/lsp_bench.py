@@ -2,12 +2,15 @@
 repository and measures inline-completion round trips and the server's memory.
 
     python3 bench/lsp_bench.py [--package requests==2.32.3 | --repo PATH] [--files 8]
-                               [--keystrokes 6] [--mode grounded] [--debounce-ms 75] [--json]
+                               [--keystrokes 6] [--enters 3] [--mode grounded]
+                               [--debounce-ms 75] [--json]
 
 Per file (sorted, spread over the repository): open it, cut one statement line after its
 first characters (didChange) and ask for an inline completion there (cold: the model has no
 cache for this document yet), then retype the rest of the line one character at a time,
-asking after each keystroke (warm: typing simulation). Round trips are measured at the
+asking after each keystroke (warm: typing simulation); then press Enter at the end of the line,
+ask (enter: a new line in the same function, as when writing code line by line), type the
+next line of the file there, and so on `--enters` times. Round trips are measured at the
 client; the server's RSS comes from /proc/<pid>/status (VmRSS) after each indexing phase
 and at the end.
 """
@@ -146,6 +149,7 @@ async def run(root: Path, args: argparse.Namespace) -> dict[str, Any]:
 
     cold: list[float] = []
     warm: list[float] = []
+    enter: list[float] = []
     empty = 0
     for path, line_number in targets(root, args.files):
         text = path.read_text(errors="replace")
@@ -179,11 +183,35 @@ async def run(root: Path, args: argparse.Namespace) -> dict[str, Any]:
             empty += not (result and result.items)
             if cut + step >= len(line):
                 break
+        following = [n for n in text.split("\n")[line_number + 1:] if n.strip()][:args.enters]
+        at_line, line_end = line_number, len(line)
+        for written in following:  # Enter at the end of the line, then the next line "typed"
+            version += 1
+            end = types.Position(at_line, line_end)
+            client.text_document_did_change(types.DidChangeTextDocumentParams(
+                types.VersionedTextDocumentIdentifier(version=version, uri=uri),
+                [types.TextDocumentContentChangePartial(range=types.Range(end, end),
+                                                        text="\n" + " " * indent)]))
+            at_line += 1
+            position = types.Position(at_line, indent)
+            elapsed, result = await timed(client.text_document_inline_completion_async(
+                types.InlineCompletionParams(
+                    context=types.InlineCompletionContext(
+                        types.InlineCompletionTriggerKind.Automatic),
+                    text_document=types.TextDocumentIdentifier(uri), position=position)))
+            enter.append(elapsed)
+            empty += not (result and result.items)
+            version += 1
+            client.text_document_did_change(types.DidChangeTextDocumentParams(
+                types.VersionedTextDocumentIdentifier(version=version, uri=uri),
+                [types.TextDocumentContentChangePartial(range=types.Range(position, position),
+                                                        text=written.strip())]))
+            line_end = indent + len(written.strip())
         client.text_document_did_close(types.DidCloseTextDocumentParams(
             types.TextDocumentIdentifier(uri)))
     status = await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command="tether.status"))
-    results.update(cold_ms=cold, warm_ms=warm, empty=empty, rss_end_mb=rss_mb(pid),
+    results.update(cold_ms=cold, warm_ms=warm, enter_ms=enter, empty=empty, rss_end_mb=rss_mb(pid),
                    status={k: status[k] for k in ("model", "mode", "index")},
                    messages=client.messages)
     await client.shutdown_async(None)
@@ -206,7 +234,7 @@ def print_table(root: Path, results: dict[str, Any]) -> None:
         ("symbols indexed", f"{results['symbols_s']:.2f} s after start"),
         ("embeddings done", f"{results['embeddings_s']:.2f} s after start"),
     ]
-    for name in ("cold", "warm"):
+    for name in ("cold", "warm", "enter"):
         values = results[f"{name}_ms"]
         rows.append((f"inline {name} p50 / p95",
                      f"{percentile(values, 0.5):.0f} / {percentile(values, 0.95):.0f} ms "
@@ -234,6 +262,8 @@ def main() -> int:
     source.add_argument("--repo", type=Path, help="a local repository instead")
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--keystrokes", type=int, default=6)
+    parser.add_argument("--enters", type=int, default=3,
+                        help="new lines written after the typed one, asking after each Enter")
     parser.add_argument("--mode", default="grounded", choices=("plain", "rag", "grounded"))
     parser.add_argument("--debounce-ms", type=int, default=75)
     parser.add_argument("--json", action="store_true")

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from decoding.context import ContextBuilder, member_hint
+from decoding.context import ContextBuilder, SnippetMemo, member_hint
 from decoding.healing import Healer, TokenTexts, healing_fragment
 from decoding.legal_sets import LegalSetProvider
 from decoding.model_files import DEFAULT_MODEL, embedded_model_for, resolve_model
-from decoding.monitor import Monitor, VocabularyIndex
+from decoding.monitor import Monitor
 from decoding.postprocess import CompletionContext, is_multiline_context, postprocess, should_stop
 from decoding.prompt_window import PrefixWindow, split_at
 from decoding.pyright_client import PyrightClient
@@ -27,12 +27,15 @@ from decoding.pyright_deprecations import DeprecationProbe, probe_path
 from decoding.receiver import Receiver, ReceiverResolver
 from decoding.runtime import LogitsHook, ModelRuntime
 from decoding.token_counts import TokenCounts
+from decoding.vocab_index import VocabularyIndex
+from index.lru import LruCache
 from index.module_names import module_name
 from index.registry import WorkspaceRegistry
 from index.workspace import WorkspaceIndex
 
 log = logging.getLogger(__name__)
 MODES = ("plain", "rag", "grounded", "blind")  # blind: the type-blind baseline monitor
+KEPT_SNIPPET_SCOPES = 64  # (file, enclosing definition) pairs whose snippets are remembered
 
 
 @dataclass(slots=True)
@@ -102,6 +105,7 @@ class Completer:
         self.last_prompt: list[int] = []  # the most recent prompt's tokens, for diagnostics
         self._pyright: dict[Path, PyrightClient] = {}
         self._probes: dict[Path, DeprecationProbe] = {}
+        self._snippets: dict[Path, SnippetMemo] = {}
 
     @property
     def runtime(self) -> ModelRuntime:
@@ -154,7 +158,8 @@ class Completer:
             module, _ = module_name(index.root, request.path)
             receiver = self._receiver(index, module, request) if ctx.language == "python" \
                 else None
-            builder = ContextBuilder(index.lookup, index.searcher, count_tokens)
+            snippets = self._snippets.setdefault(index.root, LruCache(KEPT_SNIPPET_SCOPES))
+            builder = ContextBuilder(index.lookup, index.searcher, count_tokens, snippets)
             pack = builder.build(module, request.path, prefix, self.settings.context_budget)
             context_text = pack.text + (f"# {request.path}\n" if pack.text else "")
             sources = pack.sources
@@ -167,7 +172,7 @@ class Completer:
         # Static analysis is Python's: other languages are completed like `rag`.
         if mode in ("grounded", "blind") and index is not None and ctx.language == "python":
             monitor = self.build_monitor(index, module, request, healed_prefix, mode == "blind",
-                                         open_ended=not suffix.strip())
+                                         open_ended=not suffix.strip(), healed=fragment)
             monitor.prefetch()
         hooks = [hook for hook in (self._healer(fragment), monitor) if hook is not None]
         prompt = runtime.build_prompt(window.cut(healed_prefix, hint), suffix, context_text)
@@ -262,10 +267,10 @@ class Completer:
 
     def build_monitor(self, index: WorkspaceIndex, module: str, request: CompletionRequest,
                       prefix: str, type_blind: bool, rescore: bool = True,
-                      open_ended: bool = False) -> Monitor:
+                      open_ended: bool = False, healed: str = "") -> Monitor:
         """`rescore`: choose names by whole-name scoring on the live generation (off for
         monitors driven outside ModelRuntime.generate). `open_ended`: the buffer ends at the
-        cursor (see LegalSetProvider)."""
+        cursor (see LegalSetProvider). `healed`: what healing took off the prefix's end."""
         _, vocabulary = self._tables()
         oracle = None if type_blind else self._pyright_for(index.root)
         provider = LegalSetProvider(
@@ -273,7 +278,7 @@ class Completer:
             type_blind=type_blind, open_ended=open_ended,
             deprecation_oracle=self._probes.get(index.root) if oracle is not None else None)
         scorer = self.runtime.score_continuations if rescore else None
-        return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix, scorer)
+        return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix, scorer, healed)
 
     def _pyright_for(self, root: Path) -> PyrightClient | None:
         if not self.settings.use_pyright:

@@ -10,18 +10,22 @@ only the last few tokens.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from decoding.receiver import Receiver
 from index.lookups import SymbolLookup
+from index.lru import LruCache
 from index.models import Symbol, SymbolKind
-from index.search import HybridSearcher
+from index.search import HybridSearcher, SearchHit
 
 TokenCounter = Callable[[str], int]
 MAX_MEMBERS_IN_HINT = 40
 MAX_MEMBERS_PER_CLASS = 25
-_DEF_LINE = re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+\w+.*$", re.MULTILINE)
+SNIPPETS = 6
+SNIPPETS_KEPT_SECONDS = 300.0
+_DEF_LINE = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+\w+.*$", re.MULTILINE)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 
 
@@ -80,12 +84,22 @@ def member_hint(receiver: Receiver, indent: str) -> str:
     return f"{indent}# {receiver.expression}: {kind} has {', '.join(names)}\n"
 
 
+SnippetMemo = LruCache[Hashable, tuple[float, list[SearchHit]]]
+
+
 class ContextBuilder:
+    """`snippets` remembers the retrieved snippets per file and enclosing definition: the
+    query also reads the last lines, which change with every new line, and new snippets
+    early in the prompt would make the model re-read the whole file after each Enter
+    (1–5 s on a laptop CPU instead of a few hundred milliseconds). They are searched again
+    after a few minutes, so edits elsewhere in the repository reach the prompt."""
+
     def __init__(self, lookup: SymbolLookup, searcher: HybridSearcher,
-                 count_tokens: TokenCounter) -> None:
+                 count_tokens: TokenCounter, snippets: SnippetMemo | None = None) -> None:
         self.lookup = lookup
         self.searcher = searcher
         self.count_tokens = count_tokens
+        self.snippets = snippets
 
     def build(self, module: str, path: str, prefix: str, budget: int) -> ContextPack:
         """Signatures of imported definitions, then retrieved snippets, within `budget`."""
@@ -96,7 +110,7 @@ class ContextBuilder:
         for symbol in self._imported_definitions(module):
             blocks.append((f"{symbol.path}:{symbol.qualname}",
                            f"# {symbol.path}\n{render_symbol(symbol, self.lookup)}\n"))
-        for hit in self.searcher.search(self._query(prefix), limit=6, exclude_path=path):
+        for hit in self._snippets(path, prefix):
             header = f"# {hit.path}" + (f" ({hit.title})" if hit.kind == "docs" else "")
             body = hit.text if hit.kind == "code" else _as_comment(hit.text)
             blocks.append((f"{hit.path}:{hit.start_line}", f"{header}\n{body}\n"))
@@ -130,15 +144,29 @@ class ContextBuilder:
             definitions.append(target)
         return definitions
 
-    @staticmethod
-    def _query(prefix: str) -> str:
-        """The retrieval query: the enclosing definition lines and the identifiers of the
-        last lines, chosen so the query changes rarely while typing within a function."""
-        tail = prefix[-1500:]
-        defs = _DEF_LINE.findall(tail)
-        words = _IDENT.findall("\n".join(tail.splitlines()[:-1][-12:]))
-        unique = list(dict.fromkeys(words))[-30:]
-        return " ".join([*defs[-2:], *unique])
+    def _snippets(self, path: str, prefix: str) -> list[SearchHit]:
+        scope, query = retrieval_query(prefix)
+        if self.snippets is None:
+            return self.searcher.search(query, limit=SNIPPETS, exclude_path=path)
+        vectors = self.searcher.embedder is not None and self.searcher.embedder.is_loaded()
+        key = (path, scope, vectors)
+        now = time.monotonic()
+        kept = self.snippets.get(key)
+        if kept is not None and now - kept[0] < SNIPPETS_KEPT_SECONDS:
+            return kept[1]
+        hits = self.searcher.search(query, limit=SNIPPETS, exclude_path=path)
+        self.snippets.put(key, (now, hits))
+        return hits
+
+
+def retrieval_query(prefix: str) -> tuple[tuple[str, ...], str]:
+    """(the enclosing definition lines, the query): those lines and the identifiers of the
+    last lines, so the query changes rarely while typing within a function."""
+    tail = prefix[-1500:]
+    defs = tuple(line.strip() for line in _DEF_LINE.findall(tail)[-2:])
+    words = _IDENT.findall("\n".join(tail.splitlines()[:-1][-12:]))
+    unique = list(dict.fromkeys(words))[-30:]
+    return defs, " ".join([*defs, *unique])
 
 
 def _as_comment(text: str) -> str:

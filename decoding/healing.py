@@ -1,5 +1,5 @@
-"""Token healing: the identifier fragment before the cursor is taken out of the prompt and
-the model must write it again.
+"""Token healing: the identifier fragment before the cursor (with its dot, after a receiver)
+is taken out of the prompt and the model must write it again.
 
 A prompt that ends in the middle of a word (`cart.ad`) ends on a token the model rarely saw
 in that place, and it tends to continue after it as if the word were complete (`cart.ad` →
@@ -19,17 +19,24 @@ from decoding.vocab_trie import TokenMask
 
 _FRAGMENT = re.compile(r" ?[A-Za-z_][A-Za-z0-9_]*$")
 _BLANK_LINE = re.compile(r"\n[ \t]*$")
+_MEMBER = re.compile(r"(?<=[A-Za-z0-9_)\]])\.[A-Za-z_]?[A-Za-z0-9_]*$")
+_NUMBER_END = re.compile(r"(?<![A-Za-z0-9_])[0-9][A-Za-z0-9_]*$")  # `1.`, `0x1f.` are numbers
 _LAST_CHAR = chr(0x10FFFF)  # sorts after every text that starts with a given one
 
 
 def healing_fragment(prefix: str) -> str:
-    """The text to remove from the end of the prompt: the identifier being typed, with the
-    single space before it (BPE vocabularies spell ` name` as one token), or the line break
-    and indentation of a blank cursor line (some vocabularies merge a newline with the
+    """The text to remove from the end of the prompt: the member being typed with its dot
+    (vocabularies spell `._` and `.__` as one token, so a prompt ending in `self.` hides
+    `self._pool` and `super().__init__` from the model), the identifier being typed, with
+    the single space before it (BPE vocabularies spell ` name` as one token), or the line
+    break and indentation of a blank cursor line (some vocabularies merge a newline with the
     indentation that follows it)."""
     blank_line = _BLANK_LINE.search(prefix)
     if blank_line is not None:
         return blank_line.group(0)
+    member = _MEMBER.search(prefix)
+    if member is not None and not _NUMBER_END.search(prefix, 0, member.start()):
+        return member.group(0)
     match = _FRAGMENT.search(prefix)
     if match is None:
         return ""

@@ -136,6 +136,8 @@ class LegalSetProvider:
         else:
             deprecated = _deprecations(receiver.members) if receiver is not None else {}
             legal = self._ask_oracle(text, line, position, deprecated)
+        if legal is not None and _is_super(position.receiver):
+            legal = _prefer_overridden(legal, text)
         if legal is not None and receiver is not None and receiver.enclosing \
                 and self.open_ended and position.receiver:
             # The class is cut at the cursor: members it already reads count as existing
@@ -234,18 +236,38 @@ class LegalSetProvider:
         return LegalSet(self._repo_names, "blind")
 
 
+def _is_super(receiver: str | None) -> bool:
+    return receiver is not None and re.fullmatch(r"super\([^()]*\)", receiver) is not None
+
+
+def _enclosing_function(text: str) -> str | None:
+    """The name of the function whose body the last line of `text` is in."""
+    current = text.rsplit("\n", 1)[-1]
+    indent = len(current) - len(current.lstrip())
+    for previous in reversed(text.split("\n")[:-1]):
+        match = _DEF_LINE.match(previous)
+        if match is not None and len(match.group(1)) < indent:
+            return match.group(2)
+    return None
+
+
+def _prefer_overridden(legal: LegalSet, text: str) -> LegalSet:
+    """`super().` inside `def save` almost always calls the parent's `save` (and inside
+    `__init__`, `__init__`): the overridden method gets a ranking bonus."""
+    name = _enclosing_function(text)
+    if name is None or name not in legal.names:
+        return legal
+    prior = {**legal.prior, name: legal.prior.get(name, 0.0) + OVERRIDDEN_BONUS}
+    return replace(legal, prior=prior)
+
+
 def _may_define_attribute(position: IdentifierPosition, text: str) -> bool:
     """`self.` starting a statement in an initializer may be assigning a new attribute,
     which no static analysis knows yet: such a position is left free."""
     current = text.rsplit("\n", 1)[-1]
     if position.receiver not in ("self", "cls") or current.strip() != f"{position.receiver}.":
         return False
-    indent = len(current) - len(current.lstrip())
-    for previous in reversed(text.split("\n")[:-1]):
-        match = _DEF_LINE.match(previous)
-        if match is not None and len(match.group(1)) < indent:
-            return match.group(2) in _INITIALIZERS
-    return False
+    return _enclosing_function(text) in _INITIALIZERS
 
 
 def _read_in_class(text: str, receiver: str, qualname: str) -> frozenset[str]:
@@ -259,6 +281,7 @@ def _read_in_class(text: str, receiver: str, qualname: str) -> frozenset[str]:
 
 
 CLASS_LEVEL_BONUS = 1.5
+OVERRIDDEN_BONUS = 4.0
 PROPERTY_ON_CLASS_PENALTY = -3.0
 
 

@@ -21,7 +21,8 @@ import numpy as np
 
 from decoding.legal_sets import LegalSet, LegalSetProvider
 from decoding.positions import IdentifierPosition, detect_position
-from decoding.vocab_trie import LegalNames, TokenMask, VocabularyTrie, allowed_tokens
+from decoding.vocab_index import IDENT_CHARS, VocabularyIndex
+from decoding.vocab_trie import LegalNames, TokenMask, allowed_tokens
 
 REPLACEMENT_BOOST = 4.0
 # Ranking among legal names, token by token: a small bonus for the token that continues a name
@@ -40,7 +41,6 @@ RESCORED_CANDIDATES = 4
 USAGE_WEIGHT = 0.6
 MAX_RESCORES_PER_GENERATION = 3
 ENDS_HERE = np.empty(0, dtype=np.int32)  # plan marker: the chosen name is complete
-_IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 @dataclass(slots=True)
@@ -53,46 +53,6 @@ class MonitorStats:
     sources: Counter[str] = field(default_factory=Counter)
     rescored: int = 0  # positions whose name was chosen by whole-name scoring
     scoring_seconds: float = 0.0  # of mask_seconds: evaluating candidate names on the model
-
-
-class VocabularyIndex:
-    """Per-model token classes the monitor needs besides the trie (built once per model)."""
-
-    def __init__(self, pieces: list[bytes], special_ids: set[int],
-                 tokenize: Callable[[str], list[int]]) -> None:
-        self.trie = VocabularyTrie.cached(pieces, special_ids)
-        self.tokenize = tokenize
-        self._spellings: dict[str, tuple[tuple[int, str], ...]] = {}
-        digit_start, dot_ident, equals, enders = [], [], [], []
-        for token_id, piece in enumerate(pieces):
-            if token_id in special_ids or not piece:
-                continue
-            first = piece[:1]
-            if chr(first[0]) not in _IDENT_CHARS and first[0] < 128:
-                enders.append(token_id)
-            if first.isdigit():
-                digit_start.append(token_id)
-            if piece.startswith(b".") and len(piece) > 1 and chr(piece[1]) in _IDENT_CHARS:
-                dot_ident.append(token_id)
-            if piece.lstrip(b" ").startswith(b"=") and not piece.lstrip(b" ").startswith(b"=="):
-                equals.append(token_id)
-        self.digit_start = np.array(digit_start, dtype=np.int32)
-        self.dot_ident = np.array(dot_ident, dtype=np.int32)
-        self.keyword_equals = np.array(equals, dtype=np.int32)
-        self.name_enders = np.array(enders, dtype=np.int32)  # tokens that end an identifier
-        self.continues_name = np.ones(len(pieces), dtype=bool)
-        self.continues_name[self.name_enders] = False
-
-    def spelling(self, name: str) -> tuple[tuple[int, str], ...]:
-        """How the tokenizer spells `name` after a non-space character: (id, text) pairs."""
-        cached = self._spellings.get(name)
-        if cached is None:
-            ids = self.tokenize(name)
-            cached = tuple((token, self.trie.text(token) or "") for token in ids)
-            if len(self._spellings) > 50_000:
-                self._spellings.clear()
-            self._spellings[name] = cached
-        return cached
 
 
 # (logits, candidate token sequences, tokens that end a name) -> (log-probabilities, the
@@ -111,12 +71,18 @@ class NamePlan:
     tokens: tuple[int, ...]
     pieces: tuple[str, ...]
     start: int  # number of generated tokens when the plan was made
+    lead: str = ""  # written before the name's first character: the healed dot of `x.`
 
 
 class Monitor:
     def __init__(self, vocabulary: VocabularyIndex, provider: LegalSetProvider,
-                 piece: object, prefix: str, scorer: ContinuationScorer | None = None) -> None:
+                 piece: object, prefix: str, scorer: ContinuationScorer | None = None,
+                 healed: str = "") -> None:
+        """`healed`: text token healing took off the end of `prefix`, which the model writes
+        first (see decoding.healing)."""
         self.vocabulary = vocabulary
+        self.healed = healed
+        self._dot_pending = healed.startswith(".")
         self.scorer = scorer
         self.provider = provider
         self.piece = piece  # token id -> bytes
@@ -141,11 +107,12 @@ class Monitor:
         """Start computing the legal set of the cursor's own position in the background, so
         that pyright (slowest on a file's first request) works while the prompt is being
         evaluated instead of after it."""
-        line_start = self.prefix.rfind("\n") + 1
-        position = detect_position(self.prefix[line_start:])
+        text = self.prefix + (self.healed if self._dot_pending else "")
+        line_start = text.rfind("\n") + 1
+        position = detect_position(text[line_start:])
         if position is None:
             return
-        head = self.prefix[: line_start + position.column]
+        head = text[: line_start + position.column]
         self._prefetching = threading.Thread(
             target=self.provider.legal_for, args=(position, head, self.prefix_line),
             name="tether-legal-set-prefetch", daemon=True)
@@ -169,6 +136,9 @@ class Monitor:
         text = self.prefix + self._generated
         line_start = text.rfind("\n") + 1
         line = text[line_start:]
+        if self._dot_pending:
+            self._dot_pending = False
+            return self._before_dot(text, line, logits)
         position = detect_position(line)
         if position is None:
             self.stats.free_steps += 1
@@ -181,6 +151,32 @@ class Monitor:
             self.stats.free_steps += 1
             return None
         return self._constrain(position, line_number, legal, logits)
+
+    def _before_dot(self, text: str, line: str, logits: np.ndarray) -> np.ndarray | None:
+        """The first step after healing took `.` (and any typed member characters) off a
+        prompt ending in `receiver.`: the model may now write the dot together with the
+        member's first characters, as its vocabulary spells them (`._`, `.__`), so the
+        member is constrained (and chosen) here, spelled with its dot."""
+        position = detect_position(line + self.healed)
+        if position is None or position.kind != "member":
+            return None
+        legal = self._legal_for(position, text + ".", self.prefix_line)
+        if legal is None:
+            self.stats.free_steps += 1
+            return None
+        firsts = {spelling[0][0] for name in self._legal_names(legal)
+                  if name.startswith(position.partial)
+                  and (spelling := self.vocabulary.spelling("." + name))}
+        allowed = np.fromiter(firsts, dtype=np.int32, count=len(firsts))
+        allowed = allowed[np.isfinite(logits[allowed])]
+        if allowed.size == 0:
+            self.stats.dead_ends += 1
+            return None
+        self.mask.apply(logits, allowed)
+        self.stats.constrained_steps += 1
+        if self.scorer is not None and self.stats.rescored < MAX_RESCORES_PER_GENERATION:
+            return self._choose_name(position, self.prefix_line, legal, logits, lead=".")
+        return None
 
     def _legal_for(self, position: IdentifierPosition, head: str,
                    line_number: int) -> LegalSet | None:
@@ -242,24 +238,28 @@ class Monitor:
         if partial == plan.name:  # the chosen name is complete: it must end here
             self._plan = None
             return ENDS_HERE
-        if written < len(plan.tokens) and partial == "".join(plan.pieces[:written]):
+        spelled = "".join(plan.pieces[:written])[len(plan.lead):]
+        if written < len(plan.tokens) and partial == spelled:
             return np.array([plan.tokens[written]], dtype=np.int32)
         self._plan = None  # another hook steered elsewhere: fall back to plain masking
         return None
 
     def _choose_name(self, position: IdentifierPosition, line_number: int, legal: LegalSet,
-                     logits: np.ndarray) -> np.ndarray | None:
-        """Score the most promising legal names over their whole spelling and plan the best.
-        Candidates are the names whose canonical first token survived every hook's mask
-        (healing included), best first token first."""
+                     logits: np.ndarray, lead: str = "") -> np.ndarray | None:
+        """Score the most promising legal names over their whole spelling (after `lead`)
+        and plan the best. Candidates are the names that continue the position's partial
+        name and whose canonical first token survived every hook's mask (healing
+        included), best first token first."""
         names = [name for name in legal.without_deprecated()
-                 if not (name.startswith("__") and name.endswith("__"))]
+                 if name.startswith(position.partial)
+                 and (not (name.startswith("__") and name.endswith("__"))
+                      or legal.prior.get(name, 0.0) > 0)]
         analysis_started = time.perf_counter()
         prior = self._priors(position, legal, names)
         self.stats.analysis_seconds += time.perf_counter() - analysis_started
         candidates: list[tuple[float, int, str, tuple[tuple[int, str], ...]]] = []
         for name in names:
-            spelling = self.vocabulary.spelling(name)
+            spelling = self.vocabulary.spelling(lead + name)
             if spelling and np.isfinite(logits[spelling[0][0]]):
                 first = float(logits[spelling[0][0]]) + prior.get(name, 0.0)
                 candidates.append((-first, len(spelling), name, spelling))
@@ -280,7 +280,7 @@ class Monitor:
         _, (_, _, name, spelling) = ranked[0]
         tokens = tuple(token for token, _ in spelling)
         self._plan = NamePlan(line_number, position.column, name, tokens,
-                              tuple(piece for _, piece in spelling), self._seen_tokens)
+                              tuple(piece for _, piece in spelling), self._seen_tokens, lead)
         keep = logits[tokens[0]]
         logits[:] = -np.inf
         logits[tokens[0]] = keep
@@ -357,7 +357,7 @@ class Monitor:
     def _guard_dotted_access(self, text: str, line: str, logits: np.ndarray) -> None:
         """Tokens like `.append` write the dot and a member in one step, skipping the member
         position; where the receiver's members are known, make the dot come alone."""
-        if not line or not (line[-1] in _IDENT_CHARS or line[-1] in ")]"):
+        if not line or not (line[-1] in IDENT_CHARS or line[-1] in ")]"):
             return
         dot_ident = self.vocabulary.dot_ident
         if not dot_ident.size or logits[dot_ident].max() < logits.max():

@@ -7,11 +7,15 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from decoding.completer import Completer, CompleterSettings, CompletionRequest
+from decoding.context import ContextBuilder, retrieval_query
 from decoding.model_files import ModelLoadError, ModelNotFoundError
+from index.lru import LruCache
+from index.search import HybridSearcher, SearchHit
 
 RUN_PY = "scripts/run.py"
 
@@ -192,3 +196,41 @@ def test_the_prompt_file_header_never_leaks_into_a_completion() -> None:
     assert _before_file_header("x = 2\n# x.py\nx = 3", "x.py") == "x = 2"
     assert _before_file_header("# x.py is fine as a first line", "x.py") == (
         "# x.py is fine as a first line")
+
+
+class CountingSearcher:
+    """The index's real searcher, counting how often it is asked."""
+
+    def __init__(self, searcher: HybridSearcher) -> None:
+        self.searcher = searcher
+        self.embedder = searcher.embedder
+        self.queries: list[str] = []
+
+    def search(self, query: str, **options: Any) -> list[SearchHit]:
+        self.queries.append(query)
+        return self.searcher.search(query, **options)
+
+
+def test_snippets_stay_put_while_a_definition_grows_line_by_line(
+        completer: Completer, shop_root: Path) -> None:
+    index = completer.registry.get(shop_root)
+    searcher = CountingSearcher(index.searcher)
+    builder = ContextBuilder(index.lookup, searcher,  # type: ignore[arg-type]
+                             completer._counts(), LruCache(8))
+    head = "from shop.models import Cart\n\n\ndef main():\n    cart = Cart('me')\n"
+    first = builder.build("scripts.run", RUN_PY, head + "    ", 400)
+    second = builder.build("scripts.run", RUN_PY, head + "    order = cart.items\n    ", 400)
+    assert len(searcher.queries) == 1 and second.text == first.text
+    builder.build("scripts.run", RUN_PY, head + "\n\ndef report(order):\n    ", 400)
+    assert len(searcher.queries) == 2  # another definition: searched again
+    assert retrieval_query(head + "    x = 1\n    ")[0] == ("def main():",)
+
+
+def test_a_new_line_in_the_same_function_reuses_the_prompt(completer: Completer,
+                                                           shop_root: Path) -> None:
+    text, line, char = cut_before(shop_root, RUN_PY, "    return s.checkout", "    ")
+    first = completer.complete(request(shop_root, text, line, char, "rag"))
+    text += "discount = total // 10\n    "
+    second = completer.complete(request(shop_root, text, line + 1, 4, "rag"))
+    assert second.context_sources == first.context_sources
+    assert second.prompt_tokens - second.reused_tokens < 30

@@ -10,12 +10,19 @@ from decoding.runtime import ModelRuntime
 
 
 @pytest.mark.parametrize(("prefix", "fragment"), [
-    ("    cart.ad", "ad"),
+    ("    cart.ad", ".ad"),  # `._`, `.__` are single tokens: the dot is healed too
+    ("    cart.", "."),
+    ("    return super().", "."),
+    ("    self._po", "._po"),
+    ("    x = a[0].", "."),
+    ("    x = 1.", ""),  # a number, not a member access
+    ("    x = 0x1f.", ""),
+    ("    x = ...", ""),
+    ("from .", ""),
     ("    return ch", " ch"),
     ("    ch", "ch"),
     ("x", "x"),
     (" x", "x"),
-    ("    cart.", ""),
     ("def f():\n    ", "\n    "),
     ("x = 1\n", "\n"),
     ("total = 1", ""),

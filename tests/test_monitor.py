@@ -331,3 +331,36 @@ def test_release_lets_pyright_read_the_file_from_disk_again(completer: Completer
         detect_position("    carts[0]."), head, head.count("\n"))
     assert legal is not None and legal.source == "pyright"
     assert {"total", "apply_discount", "add_item"} <= legal.names
+
+
+@pytest.mark.parametrize(("method", "expected"), [("save", "save("), ("__init__", "__init__(")])
+def test_super_in_an_override_calls_the_overridden_method(completer: Completer, shop_root: Path,
+                                                          method: str, expected: str) -> None:
+    from decoding.legal_sets import OVERRIDDEN_BONUS
+    from decoding.positions import detect_position
+
+    signature, call = ("self, ident: int) -> None", "super().") if method == "__init__" \
+        else ("self, *, force: bool = False) -> bool", "return super().")
+    text = ("from shop.base import Entity\n\n\nclass Archive(Entity):\n"
+            f"    def {method}({signature}:\n        self.archived = True\n        {call}")
+    lines = text.split("\n")
+    rel = "shop/archive.py"
+    legal = monitor_at(completer, shop_root, text, rel).provider.legal_for(
+        detect_position(lines[-1]), text, len(lines) - 1)
+    assert legal is not None and legal.prior[method] == OVERRIDDEN_BONUS
+    result = completer.complete(CompletionRequest(shop_root, rel, text, len(lines) - 1,
+                                                  len(lines[-1]), "grounded"))
+    assert result.text.startswith(expected)
+
+
+def test_private_members_are_spelled_with_their_dot(completer: Completer,
+                                                    shop_root: Path) -> None:
+    """Vocabularies spell `._` as one token: healing the dot lets `self._total` be written
+    the way the model reads it, and the monitor checks and chooses it at that step."""
+    text = ("class Ledger:\n    def __init__(self) -> None:\n        self._total = 0\n\n"
+            "    @property\n    def total(self) -> int:\n        return self.")
+    lines = text.split("\n")
+    result = completer.complete(CompletionRequest(shop_root, "shop/ledger.py", text,
+                                                  len(lines) - 1, len(lines[-1]), "grounded"))
+    assert result.text == "_total"
+    assert result.rescored_positions == 1 and result.constrained_steps >= 2
