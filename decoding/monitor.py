@@ -71,7 +71,7 @@ class NamePlan:
     tokens: tuple[int, ...]
     pieces: tuple[str, ...]
     start: int  # number of generated tokens when the plan was made
-    lead: str = ""  # written before the name's first character: the healed dot of `x.`
+    partial: str = ""  # the name's characters already written when the plan was made
 
 
 class Monitor:
@@ -93,9 +93,11 @@ class Monitor:
         self.avoided: list[str] = []
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._generated = ""
+        self._last_piece = ""  # the text of the last generated token
         self._seen_tokens = 0
         self._names: dict[int, LegalNames] = {}
         self._ranked: dict[int, list[tuple[str, float]]] = {}
+        self._firsts: dict[tuple[int, str], np.ndarray] = {}
         self._prefetching: threading.Thread | None = None
         self._plan: NamePlan | None = None
 
@@ -130,8 +132,9 @@ class Monitor:
 
     def _step(self, generated_ids: list[int], logits: np.ndarray) -> np.ndarray | None:
         while self._seen_tokens < len(generated_ids):
-            self._generated += self._decoder.decode(
+            self._last_piece = self._decoder.decode(
                 self.piece(generated_ids[self._seen_tokens]))  # type: ignore[operator]
+            self._generated += self._last_piece
             self._seen_tokens += 1
         text = self.prefix + self._generated
         line_start = text.rfind("\n") + 1
@@ -155,8 +158,8 @@ class Monitor:
     def _before_dot(self, text: str, line: str, logits: np.ndarray) -> np.ndarray | None:
         """The first step after healing took `.` (and any typed member characters) off a
         prompt ending in `receiver.`: the model may now write the dot together with the
-        member's first characters, as its vocabulary spells them (`._`, `.__`), so the
-        member is constrained (and chosen) here, spelled with its dot."""
+        member's first characters, as its vocabulary spells them (`._`, `.__`); only first
+        tokens of legal members spelled that way are allowed."""
         position = detect_position(line + self.healed)
         if position is None or position.kind != "member":
             return None
@@ -164,19 +167,21 @@ class Monitor:
         if legal is None:
             self.stats.free_steps += 1
             return None
-        firsts = {spelling[0][0] for name in self._legal_names(legal)
-                  if name.startswith(position.partial)
-                  and (spelling := self.vocabulary.spelling("." + name))}
-        allowed = np.fromiter(firsts, dtype=np.int32, count=len(firsts))
+        allowed = self._dot_firsts(legal, position.partial)
         allowed = allowed[np.isfinite(logits[allowed])]
         if allowed.size == 0:
             self.stats.dead_ends += 1
             return None
         self.mask.apply(logits, allowed)
         self.stats.constrained_steps += 1
-        if self.scorer is not None and self.stats.rescored < MAX_RESCORES_PER_GENERATION:
-            return self._choose_name(position, self.prefix_line, legal, logits, lead=".")
-        return None
+        bonus: dict[int, float] = {}
+        for name, amount in _favoured(legal).items():
+            spelling = self.vocabulary.spelling("." + name)
+            if amount > 0 and spelling and name.startswith(position.partial):
+                bonus[spelling[0][0]] = max(bonus.get(spelling[0][0], 0.0), amount)
+        for token, amount in bonus.items():
+            logits[token] += amount  # -inf (masked) stays -inf
+        return None  # the member itself is chosen once its first token is written
 
     def _legal_for(self, position: IdentifierPosition, head: str,
                    line_number: int) -> LegalSet | None:
@@ -220,7 +225,8 @@ class Monitor:
             return None
         self._rank(position, legal, partial, logits)
         self._prefer_replacements(legal, partial, logits)
-        if (self.scorer is not None and not partial and position.kind in RESCORED_KINDS
+        if (self.scorer is not None and position.kind in RESCORED_KINDS
+                and (not partial or self._last_piece == "." + partial)
                 and self.stats.rescored < MAX_RESCORES_PER_GENERATION):
             return self._choose_name(position, line_number, legal, logits)
         return None
@@ -238,18 +244,31 @@ class Monitor:
         if partial == plan.name:  # the chosen name is complete: it must end here
             self._plan = None
             return ENDS_HERE
-        spelled = "".join(plan.pieces[:written])[len(plan.lead):]
+        spelled = plan.partial + "".join(plan.pieces[:written])
         if written < len(plan.tokens) and partial == spelled:
             return np.array([plan.tokens[written]], dtype=np.int32)
         self._plan = None  # another hook steered elsewhere: fall back to plain masking
         return None
 
+    def _rest_of(self, position: IdentifierPosition, name: str) -> tuple[tuple[int, str], ...]:
+        """The tokens that finish `name` from the position's partial name, as the tokenizer
+        spells a member with its dot (`._` + `pool`); empty where what is written so far
+        does not end on one of those tokens' boundaries."""
+        if position.kind != "member":
+            return () if position.partial else self.vocabulary.spelling(name)
+        spelling = self.vocabulary.spelling("." + name)
+        written = ""
+        for index, (_, piece) in enumerate(spelling):
+            if written == "." + position.partial:
+                return spelling[index:]
+            written += piece
+        return ()
+
     def _choose_name(self, position: IdentifierPosition, line_number: int, legal: LegalSet,
-                     logits: np.ndarray, lead: str = "") -> np.ndarray | None:
-        """Score the most promising legal names over their whole spelling (after `lead`)
-        and plan the best. Candidates are the names that continue the position's partial
-        name and whose canonical first token survived every hook's mask (healing
-        included), best first token first."""
+                     logits: np.ndarray) -> np.ndarray | None:
+        """Score the most promising legal names over the rest of their spelling and plan
+        the best. Candidates are the names that continue the position's partial name and
+        whose next token survived every hook's mask (healing included), best first."""
         names = [name for name in legal.without_deprecated()
                  if name.startswith(position.partial)
                  and (not (name.startswith("__") and name.endswith("__"))
@@ -259,7 +278,7 @@ class Monitor:
         self.stats.analysis_seconds += time.perf_counter() - analysis_started
         candidates: list[tuple[float, int, str, tuple[tuple[int, str], ...]]] = []
         for name in names:
-            spelling = self.vocabulary.spelling(lead + name)
+            spelling = self._rest_of(position, name)
             if spelling and np.isfinite(logits[spelling[0][0]]):
                 first = float(logits[spelling[0][0]]) + prior.get(name, 0.0)
                 candidates.append((-first, len(spelling), name, spelling))
@@ -280,7 +299,8 @@ class Monitor:
         _, (_, _, name, spelling) = ranked[0]
         tokens = tuple(token for token, _ in spelling)
         self._plan = NamePlan(line_number, position.column, name, tokens,
-                              tuple(piece for _, piece in spelling), self._seen_tokens, lead)
+                              tuple(piece for _, piece in spelling), self._seen_tokens,
+                              position.partial)
         keep = logits[tokens[0]]
         logits[:] = -np.inf
         logits[tokens[0]] = keep
@@ -300,9 +320,7 @@ class Monitor:
                 names: list[str]) -> dict[str, float]:
         """Log-space bonuses: replacements of deprecated names, the legal set's own ranking
         (e.g. class-level members on a class), members used often."""
-        prior = dict(legal.prior)
-        for replacement in legal.preferred().values():
-            prior[replacement] = prior.get(replacement, 0.0) + REPLACEMENT_BOOST
+        prior = _favoured(legal)
         if position.kind == "member":
             counts = self.provider.lookup.store.attribute_use_counts(names)
             for name, count in counts.items():
@@ -354,9 +372,22 @@ class Monitor:
         if boosted.size:
             self.mask.boost(logits, boosted, REPLACEMENT_BOOST)
 
+    def _dot_firsts(self, legal: LegalSet, partial: str) -> np.ndarray:
+        """The first tokens of the legal names that continue `partial`, each spelled with
+        its dot the way the tokenizer spells it (`.` alone, `._`, `.__`)."""
+        key = (id(legal), partial)
+        firsts = self._firsts.get(key)
+        if firsts is None:
+            found = {spelling[0][0] for name in self._legal_names(legal)
+                     if name.startswith(partial)
+                     and (spelling := self.vocabulary.spelling("." + name))}
+            firsts = self._firsts[key] = np.fromiter(found, dtype=np.int32, count=len(found))
+        return firsts
+
     def _guard_dotted_access(self, text: str, line: str, logits: np.ndarray) -> None:
-        """Tokens like `.append` write the dot and a member in one step, skipping the member
-        position; where the receiver's members are known, make the dot come alone."""
+        """Tokens like `._` write the dot and a member's first characters in one step,
+        skipping the member position; where the receiver's members are known, such a token
+        must begin a legal member the way the tokenizer spells it."""
         if not line or not (line[-1] in IDENT_CHARS or line[-1] in ")]"):
             return
         dot_ident = self.vocabulary.dot_ident
@@ -368,4 +399,13 @@ class Monitor:
         line_number = self.prefix_line + self._generated.count("\n")
         legal = self._legal_for(probe, text + ".", line_number)
         if legal is not None:
-            logits[dot_ident] = -np.inf
+            logits[np.setdiff1d(dot_ident, self._dot_firsts(legal, ""))] = -np.inf
+
+
+def _favoured(legal: LegalSet) -> dict[str, float]:
+    """Log-space bonuses the legal set itself gives (the overridden method of `super().`,
+    class-level members on a class), plus the replacements of deprecated names."""
+    prior = dict(legal.prior)
+    for replacement in legal.preferred().values():
+        prior[replacement] = prior.get(replacement, 0.0) + REPLACEMENT_BOOST
+    return prior

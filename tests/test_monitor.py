@@ -362,5 +362,22 @@ def test_private_members_are_spelled_with_their_dot(completer: Completer,
     lines = text.split("\n")
     result = completer.complete(CompletionRequest(shop_root, "shop/ledger.py", text,
                                                   len(lines) - 1, len(lines[-1]), "grounded"))
-    assert result.text == "_total"
-    assert result.rescored_positions == 1 and result.constrained_steps >= 2
+    assert result.text == "_total" and result.constrained_steps >= 2
+
+
+def test_a_dot_token_must_begin_a_legal_member(completer: Completer, shop_root: Path,
+                                               model_runtime: ModelRuntime) -> None:
+    """Mid-generation, `._` may start `self._total` but no member of a class without
+    private members."""
+    dot_underscore = model_runtime.tokenize("._", continuation=True)
+    assert len(dot_underscore) == 1  # the vocabulary spells it as one token
+    head = "class Ledger:\n    def __init__(self) -> None:\n        self.{name} = 0\n\n" \
+        "    def add(self, amount: int) -> None:\n        "
+    for name, allowed in (("_total", True), ("total", False)):
+        text = head.format(name=name)
+        monitor = monitor_at(completer, shop_root, text, "shop/ledger.py")
+        generated = model_runtime.tokenize("self", continuation=True)
+        logits = np.zeros(model_runtime.vocab_size, dtype=np.float32)
+        logits[dot_underscore[0]] = 50.0
+        monitor.logits_hook(generated, logits)
+        assert bool(np.isfinite(logits[dot_underscore[0]])) is allowed
