@@ -12,7 +12,8 @@ once as a subprocess on all tasks, each followed by a warm twin (same text, id +
 
 Metrics: NIM (the completion's leading identifier equals the hidden name), invented
 identifiers lenient (the prediction is no identifier of the repository's sources) and strict
-(pyright reports the attribute missing when the prediction replaces the real name), deprecated
+(pyright reports the attribute missing when the prediction replaces the real name, on tasks
+where it accepts the real name), deprecated
 names written, p50/p95 latency of cold requests and of their warm twins. Modes that `tether
 eval` rejects (exit code 2) are reported as unavailable. Results: bench/results/grounding.md,
 grounding.json, grounding.png (and raw outputs under bench/results/grounding_raw/).
@@ -198,7 +199,8 @@ def markdown(rows: list[dict[str, object]], meta: dict[str, object]) -> str:
         "NIM: the completion's leading identifier equals the hidden name. Invented rates are over "
         "all call-site tasks (empty completions count as neither): lenient = the identifier "
         "occurs nowhere in the repository's sources; strict = pyright (basic) reports the "
-        "attribute missing on the receiver's type. Deprecated written: share of deprecation "
+        "attribute missing on the receiver's type (tasks where it rejects the real name too "
+        "are not judged: it does not know that type). Deprecated written: share of deprecation "
         "tasks whose completion starts with the deprecated name. Latency is `latency_ms` of the "
         "`tether eval` output: cold = first request with that text, warm = its twin right after "
         "(prompt already in the KV cache, file still open as in an editor); all tasks, "

@@ -78,12 +78,17 @@ def strict_invented(pairs: Iterable[tuple[Task, str]], pyright: str = "pyright",
     """Which (task id, prediction) pairs pyright rejects as a missing attribute.
 
     Each pair becomes a variant file next to the original (so relative imports resolve) in a
-    temporary copy of its workspace; pyright runs once over all variants. Returns the rejected
-    pairs and run information (variants checked, seconds, problems)."""
-    pairs = sorted({(task.id, prediction): (task, prediction) for task, prediction in pairs
-                    if prediction and prediction != task.expected}.values(),
-                   key=lambda pair: (pair[0].id, pair[1]))
-    info: dict[str, object] = {"variants": 0, "skipped": 0}
+    temporary copy of its workspace; pyright runs once over all variants. The original file
+    of each task is checked too: where pyright rejects the real name as well, it does not
+    know the receiver's type (`self.ops` assigned from a class attribute set to None), and
+    that task's predictions are not judged. Returns the rejected pairs and run information
+    (variants checked, unjudged tasks, seconds, problems)."""
+    judged = sorted({(task.id, prediction): (task, prediction) for task, prediction in pairs
+                     if prediction and prediction != task.expected}.values(),
+                    key=lambda pair: (pair[0].id, pair[1]))
+    controls = {task.id: (task, task.expected) for task, _ in judged}
+    pairs = judged + sorted(controls.values(), key=lambda pair: pair[0].id)
+    info: dict[str, object] = {"variants": 0, "skipped": 0, "unjudged": 0}
     if not pairs:
         return set(), info
     scratch = Path(tempfile.mkdtemp(prefix="tether-grounding-pyright-"))
@@ -126,7 +131,10 @@ def strict_invented(pairs: Iterable[tuple[Task, str]], pyright: str = "pyright",
             variant = variants.get(str(Path(diagnostic.get("file", "")).resolve()))
             if variant and _is_missing_attribute(diagnostic, variant[2], variant[1]):
                 rejected.add((variant[0], variant[1]))
-        return rejected, info
+        unjudged = {task_id for task_id, name in rejected
+                    if task_id in controls and name == controls[task_id][1]}
+        info["unjudged"] = len(unjudged)
+        return {pair for pair in rejected if pair[0] not in unjudged}, info
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

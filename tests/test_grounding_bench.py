@@ -17,6 +17,7 @@ from bench.grounding_fixture import write_fixture
 from bench.grounding_metrics import (
     leading_identifier,
     percentile,
+    strict_invented,
     summarize,
     variant_source,
 )
@@ -274,3 +275,19 @@ def test_sdist_cache_matches_normalised_names_and_pinned_versions(tmp_path: Path
     assert fetch_sdist("typing-extensions==4.12.2", tmp_path).name == "typing_extensions-4.12.2"
     assert fetch_sdist("click==8.1.7", tmp_path).name == "click-8.1.7"
     assert canonical_name("Zope.Interface") == "zope-interface"
+
+
+def test_strict_check_skips_tasks_whose_real_name_pyright_rejects_too(tmp_path: Path) -> None:
+    source = ("class Store:\n    def save(self) -> None: ...\n\n\nclass Holder:\n"
+              "    ops = None\n\n    def run(self) -> None:\n        Store().save()\n"
+              "        self.ops.flush()\n")
+    (tmp_path / "pkg.py").write_text(source)
+
+    def task(line: int, character: int, expected: str) -> Task:
+        return Task(f"t:{expected}", "repo", "t", str(tmp_path), "pkg.py", line, character,
+                    "", expected, "x")
+
+    known, unknown = task(8, 16, "save"), task(9, 17, "flush")
+    rejected, info = strict_invented([(known, "bogus"), (unknown, "get")])
+    assert rejected == {("t:save", "bogus")}  # `self.ops` is None to pyright: not judged
+    assert info["unjudged"] == 1
