@@ -167,7 +167,7 @@ class Completer:
         if receiver is not None and receiver.known:
             indent = prefix.rsplit("\n", 1)[-1]
             hint = member_hint(receiver, indent[: len(indent) - len(indent.lstrip())])
-        fragment = healing_fragment(prefix)
+        fragment = self._fragment(prefix)
         healed_prefix = prefix[: len(prefix) - len(fragment)]
         # Static analysis is Python's: other languages are completed like `rag`.
         if mode in ("grounded", "blind") and index is not None and ctx.language == "python":
@@ -258,6 +258,18 @@ class Completer:
                 runtime.token_pieces(), special,
                 lambda name: runtime.tokenize(name, continuation=True))
         return self._token_texts, self._vocabulary
+
+    def _fragment(self, prefix: str) -> str:
+        """What healing takes off the prompt. The dot of `cart.ad` stays in the prompt when
+        the tokenizer spells it alone before the typed characters anyway (it merges with
+        `_`, not with `a`): healing it would only cost one more decoding step per keystroke."""
+        fragment = healing_fragment(prefix)
+        if len(fragment) > 1 and fragment.startswith("."):
+            runtime = self.runtime
+            if runtime.tokenize(fragment, continuation=True)[:1] == runtime.tokenize(
+                    ".", continuation=True):
+                return fragment[1:]
+        return fragment
 
     def _healer(self, fragment: str) -> Healer | None:
         if not fragment:

@@ -234,3 +234,9 @@ def test_a_new_line_in_the_same_function_reuses_the_prompt(completer: Completer,
     second = completer.complete(request(shop_root, text, line + 1, 4, "rag"))
     assert second.context_sources == first.context_sources
     assert second.prompt_tokens - second.reused_tokens < 30
+
+
+def test_the_dot_is_healed_only_where_the_vocabulary_merges_it(completer: Completer) -> None:
+    assert completer._fragment("    cart.") == "."
+    assert completer._fragment("    cart.ad") == "ad"  # `.` + `ad…`: nothing to heal
+    assert completer._fragment("    self._po") == "._po"  # `._` is one token
