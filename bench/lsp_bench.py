@@ -47,6 +47,7 @@ class BenchClient(LanguageClient):
         self.settings = settings
         self.progress: dict[str, list[dict[str, Any]]] = {}
         self.messages: list[str] = []
+        self.versions: dict[str, int] = {}
         self.register()
 
     def register(self) -> None:
@@ -73,6 +74,27 @@ class BenchClient(LanguageClient):
         @self.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         def diagnostics(params: types.PublishDiagnosticsParams) -> None:
             pass
+
+    def open(self, uri: str, text: str) -> None:
+        self.versions[uri] = 1
+        self.text_document_did_open(types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri, "python", 1, text)))
+
+    def edit(self, uri: str, start: types.Position, end: types.Position, text: str) -> None:
+        """Replace the range with `text` (the next version of the open document)."""
+        self.versions[uri] += 1
+        self.text_document_did_change(types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=self.versions[uri], uri=uri),
+            [types.TextDocumentContentChangePartial(range=types.Range(start, end), text=text)]))
+
+    async def ask(self, uri: str, position: types.Position) -> tuple[float, bool]:
+        """An automatic inline-completion request: (round trip in ms, whether it offered
+        anything)."""
+        started = time.perf_counter()
+        result = await self.text_document_inline_completion_async(types.InlineCompletionParams(
+            context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Automatic),
+            text_document=types.TextDocumentIdentifier(uri), position=position))
+        return (time.perf_counter() - started) * 1000, bool(result and result.items)
 
     def phase_done(self, title_prefix: str) -> bool:
         for reports in self.progress.values():
@@ -104,12 +126,6 @@ def targets(root: Path, count: int) -> list[tuple[Path, int]]:
             found.append((path, candidates[len(candidates) // 2]))
     step = max(1, len(found) // max(1, count))
     return found[::step][:count]
-
-
-async def timed(coro: Any) -> tuple[float, Any]:
-    started = time.perf_counter()
-    result = await coro
-    return (time.perf_counter() - started) * 1000, result
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -157,55 +173,29 @@ async def run(root: Path, args: argparse.Namespace) -> dict[str, Any]:
         indent = len(line) - len(line.lstrip())
         cut = indent + MIN_PREFIX
         uri = path.as_uri()
-        client.text_document_did_open(types.DidOpenTextDocumentParams(
-            types.TextDocumentItem(uri, "python", 1, text)))
-        version = 2
-        client.text_document_did_change(types.DidChangeTextDocumentParams(
-            types.VersionedTextDocumentIdentifier(version=version, uri=uri),
-            [types.TextDocumentContentChangePartial(
-                range=types.Range(types.Position(line_number, cut),
-                                  types.Position(line_number, len(line))), text="")]))
+        client.open(uri, text)
+        client.edit(uri, types.Position(line_number, cut),
+                    types.Position(line_number, len(line)), "")
         for step in range(args.keystrokes + 1):
             if step:
-                version += 1
                 at = types.Position(line_number, cut + step - 1)
-                client.text_document_did_change(types.DidChangeTextDocumentParams(
-                    types.VersionedTextDocumentIdentifier(version=version, uri=uri),
-                    [types.TextDocumentContentChangePartial(
-                        range=types.Range(at, at), text=line[cut + step - 1])]))
-            position = types.Position(line_number, cut + step)
-            elapsed, result = await timed(client.text_document_inline_completion_async(
-                types.InlineCompletionParams(
-                    context=types.InlineCompletionContext(
-                        types.InlineCompletionTriggerKind.Automatic),
-                    text_document=types.TextDocumentIdentifier(uri), position=position)))
+                client.edit(uri, at, at, line[cut + step - 1])
+            elapsed, answered = await client.ask(uri, types.Position(line_number, cut + step))
             (warm if step else cold).append(elapsed)
-            empty += not (result and result.items)
+            empty += not answered
             if cut + step >= len(line):
                 break
         following = [n for n in text.split("\n")[line_number + 1:] if n.strip()][:args.enters]
         at_line, line_end = line_number, len(line)
         for written in following:  # Enter at the end of the line, then the next line "typed"
-            version += 1
             end = types.Position(at_line, line_end)
-            client.text_document_did_change(types.DidChangeTextDocumentParams(
-                types.VersionedTextDocumentIdentifier(version=version, uri=uri),
-                [types.TextDocumentContentChangePartial(range=types.Range(end, end),
-                                                        text="\n" + " " * indent)]))
+            client.edit(uri, end, end, "\n" + " " * indent)
             at_line += 1
             position = types.Position(at_line, indent)
-            elapsed, result = await timed(client.text_document_inline_completion_async(
-                types.InlineCompletionParams(
-                    context=types.InlineCompletionContext(
-                        types.InlineCompletionTriggerKind.Automatic),
-                    text_document=types.TextDocumentIdentifier(uri), position=position)))
+            elapsed, answered = await client.ask(uri, position)
             enter.append(elapsed)
-            empty += not (result and result.items)
-            version += 1
-            client.text_document_did_change(types.DidChangeTextDocumentParams(
-                types.VersionedTextDocumentIdentifier(version=version, uri=uri),
-                [types.TextDocumentContentChangePartial(range=types.Range(position, position),
-                                                        text=written.strip())]))
+            empty += not answered
+            client.edit(uri, position, position, written.strip())
             line_end = indent + len(written.strip())
         client.text_document_did_close(types.DidCloseTextDocumentParams(
             types.TextDocumentIdentifier(uri)))

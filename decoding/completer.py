@@ -265,9 +265,8 @@ class Completer:
         `_`, not with `a`): healing it would only cost one more decoding step per keystroke."""
         fragment = healing_fragment(prefix)
         if len(fragment) > 1 and fragment.startswith("."):
-            runtime = self.runtime
-            if runtime.tokenize(fragment, continuation=True)[:1] == runtime.tokenize(
-                    ".", continuation=True):
+            _, vocabulary = self._tables()
+            if vocabulary.spelling(fragment)[:1] == vocabulary.spelling("."):
                 return fragment[1:]
         return fragment
 
