@@ -288,8 +288,10 @@ class Completer:
             index.lookup, module, index.root / request.path, oracle=oracle,
             type_blind=type_blind, open_ended=open_ended,
             deprecation_oracle=self._probes.get(index.root) if oracle is not None else None)
-        scorer = self.runtime.score_continuations if rescore else None
-        return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix, scorer, healed)
+        if not rescore:
+            return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix, None, healed)
+        return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix,
+                       self.runtime.score_continuations, healed, self.runtime.log_probs_after)
 
     def _pyright_for(self, root: Path) -> PyrightClient | None:
         if not self.settings.use_pyright:

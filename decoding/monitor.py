@@ -10,86 +10,54 @@ legal set is unknown stay unconstrained.
 from __future__ import annotations
 
 import codecs
-import math
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from decoding.legal_sets import LegalSet, LegalSetProvider
+from decoding.name_choice import (
+    REPLACEMENT_BOOST,
+    ContinuationScorer,
+    LookAhead,
+    MonitorStats,
+    NameChooser,
+    NamePlan,
+    favoured,
+)
 from decoding.positions import IdentifierPosition, detect_position
 from decoding.vocab_index import IDENT_CHARS, VocabularyIndex
 from decoding.vocab_trie import LegalNames, TokenMask, allowed_tokens
 
-REPLACEMENT_BOOST = 4.0
 # Ranking among legal names, token by token: a small bonus for the token that continues a name
 # the way the tokenizer spells it (masking alone lets the model drift into odd splits such as
-# ` r`,`oot`,`_`,`dir`). The usage prior below only enters whole-name scoring.
+# ` r`,`oot`,`_`,`dir`). The usage prior only enters whole-name choice (decoding.name_choice).
 CANONICAL_BONUS = 1.0
 MAX_RANKED_NAMES = 400
-# Whole-name scoring (see Monitor._choose_name): at member and `from x import` positions the
-# most promising legal names are scored over their whole spelling, side by side, and the best
-# is written, with a prior for members the repository uses often (`x.name` anywhere in it).
-# On 60 dev holes of the grounding benchmark (seed 11, not the benchmark's seed 0), grounded
-# NIM went from 30 (greedy masking) to 32 (whole-name scores) and 34 (plus the prior). The
-# same prior applied token by token, without whole-name scores, had lowered NIM; it is not.
 RESCORED_KINDS = frozenset({"member", "from_name"})
-RESCORED_CANDIDATES = 4
-USAGE_WEIGHT = 0.6
 MAX_RESCORES_PER_GENERATION = 3
 ENDS_HERE = np.empty(0, dtype=np.int32)  # plan marker: the chosen name is complete
-
-
-@dataclass(slots=True)
-class MonitorStats:
-    constrained_steps: int = 0
-    free_steps: int = 0
-    dead_ends: int = 0
-    mask_seconds: float = 0.0  # everything in the hook, analysis included
-    analysis_seconds: float = 0.0  # of which: computing legal sets (index, pyright, parsing)
-    sources: Counter[str] = field(default_factory=Counter)
-    rescored: int = 0  # positions whose name was chosen by whole-name scoring
-    scoring_seconds: float = 0.0  # of mask_seconds: evaluating candidate names on the model
-
-
-# (logits, candidate token sequences, tokens that end a name) -> (log-probabilities, the
-# logits to go on editing); see ModelRuntime.score_continuations
-ContinuationScorer = Callable[[np.ndarray, Sequence[Sequence[int]], np.ndarray],
-                              tuple[list[float] | None, np.ndarray]]
-
-
-@dataclass(slots=True)
-class NamePlan:
-    """A name chosen by whole-name scoring, written token by token from `start`."""
-
-    line: int
-    column: int
-    name: str
-    tokens: tuple[int, ...]
-    pieces: tuple[str, ...]
-    start: int  # number of generated tokens when the plan was made
-    partial: str = ""  # the name's characters already written when the plan was made
 
 
 class Monitor:
     def __init__(self, vocabulary: VocabularyIndex, provider: LegalSetProvider,
                  piece: object, prefix: str, scorer: ContinuationScorer | None = None,
-                 healed: str = "") -> None:
+                 healed: str = "", look_ahead: LookAhead | None = None) -> None:
         """`healed`: text token healing took off the end of `prefix`, which the model writes
-        first (see decoding.healing)."""
+        first (see decoding.healing). `scorer` and `look_ahead` evaluate candidate names on
+        the live generation (see decoding.name_choice); without them names are chosen
+        greedily under the mask."""
         self.vocabulary = vocabulary
         self.healed = healed
         self._dot_pending = healed.startswith(".")
-        self.scorer = scorer
         self.provider = provider
         self.piece = piece  # token id -> bytes
         self.prefix = prefix
         self.prefix_line = prefix.count("\n")
         self.mask = TokenMask(vocabulary.trie.vocab_size)
         self.stats = MonitorStats()
+        self.chooser = NameChooser(vocabulary, provider.lookup.store, scorer, look_ahead,
+                                   self.stats)
         self.avoided: list[str] = []
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._generated = ""
@@ -175,13 +143,19 @@ class Monitor:
         self.mask.apply(logits, allowed)
         self.stats.constrained_steps += 1
         bonus: dict[int, float] = {}
-        for name, amount in _favoured(legal).items():
+        for name, amount in favoured(legal).items():
             spelling = self.vocabulary.spelling("." + name)
             if amount > 0 and spelling and name.startswith(position.partial):
                 bonus[spelling[0][0]] = max(bonus.get(spelling[0][0], 0.0), amount)
         for token, amount in bonus.items():
             logits[token] += amount  # -inf (masked) stays -inf
-        return None  # the member itself is chosen once its first token is written
+        if self.stats.rescored >= MAX_RESCORES_PER_GENERATION:
+            return None
+        plan, logits = self.chooser.from_dot(position, self.prefix_line, legal, logits,
+                                             self._seen_tokens)
+        if plan is None:
+            return logits  # greedy: the member is chosen once its first token is written
+        return self._follow(plan, logits)
 
     def _legal_for(self, position: IdentifierPosition, head: str,
                    line_number: int) -> LegalSet | None:
@@ -225,11 +199,21 @@ class Monitor:
             return None
         self._rank(position, legal, partial, logits)
         self._prefer_replacements(legal, partial, logits)
-        if (self.scorer is not None and position.kind in RESCORED_KINDS
+        if (position.kind in RESCORED_KINDS
                 and (not partial or self._last_piece == "." + partial)
                 and self.stats.rescored < MAX_RESCORES_PER_GENERATION):
-            return self._choose_name(position, line_number, legal, logits)
+            return self._follow(*self.chooser.after_first_token(
+                position, line_number, legal, logits, self._seen_tokens))
         return None
+
+    def _follow(self, plan: NamePlan | None, logits: np.ndarray) -> np.ndarray:
+        """Allow only the first token of the chosen name (the plan does the rest)."""
+        if plan is not None:
+            self._plan = plan
+            keep = logits[plan.tokens[0]]
+            logits[:] = -np.inf
+            logits[plan.tokens[0]] = keep
+        return logits
 
     def _planned_tokens(self, position: IdentifierPosition, line_number: int,
                         partial: str) -> np.ndarray | None:
@@ -250,62 +234,6 @@ class Monitor:
         self._plan = None  # another hook steered elsewhere: fall back to plain masking
         return None
 
-    def _rest_of(self, position: IdentifierPosition, name: str) -> tuple[tuple[int, str], ...]:
-        """The tokens that finish `name` from the position's partial name, as the tokenizer
-        spells a member with its dot (`._` + `pool`); empty where what is written so far
-        does not end on one of those tokens' boundaries."""
-        if position.kind != "member":
-            return () if position.partial else self.vocabulary.spelling(name)
-        spelling = self.vocabulary.spelling("." + name)
-        written = ""
-        for index, (_, piece) in enumerate(spelling):
-            if written == "." + position.partial:
-                return spelling[index:]
-            written += piece
-        return ()
-
-    def _choose_name(self, position: IdentifierPosition, line_number: int, legal: LegalSet,
-                     logits: np.ndarray) -> np.ndarray | None:
-        """Score the most promising legal names over the rest of their spelling and plan
-        the best. Candidates are the names that continue the position's partial name and
-        whose next token survived every hook's mask (healing included), best first."""
-        names = [name for name in legal.without_deprecated()
-                 if name.startswith(position.partial)
-                 and (not (name.startswith("__") and name.endswith("__"))
-                      or legal.prior.get(name, 0.0) > 0)]
-        analysis_started = time.perf_counter()
-        prior = self._priors(position, legal, names)
-        self.stats.analysis_seconds += time.perf_counter() - analysis_started
-        candidates: list[tuple[float, int, str, tuple[tuple[int, str], ...]]] = []
-        for name in names:
-            spelling = self._rest_of(position, name)
-            if spelling and np.isfinite(logits[spelling[0][0]]):
-                first = float(logits[spelling[0][0]]) + prior.get(name, 0.0)
-                candidates.append((-first, len(spelling), name, spelling))
-        if len(candidates) < 2:
-            return None
-        candidates.sort()
-        best = candidates[:RESCORED_CANDIDATES]
-        scoring_started = time.perf_counter()
-        scores, logits = self.scorer(
-            logits, [tuple(token for token, _ in spelling) for *_, spelling in best],
-            self.vocabulary.name_enders)
-        self.stats.scoring_seconds += time.perf_counter() - scoring_started
-        if scores is None:
-            return logits  # greedy masking decides this one
-        self.stats.rescored += 1
-        ranked = sorted(zip(scores, best, strict=True),
-                        key=lambda pair: -(pair[0] + prior.get(pair[1][2], 0.0)))
-        _, (_, _, name, spelling) = ranked[0]
-        tokens = tuple(token for token, _ in spelling)
-        self._plan = NamePlan(line_number, position.column, name, tokens,
-                              tuple(piece for _, piece in spelling), self._seen_tokens,
-                              position.partial)
-        keep = logits[tokens[0]]
-        logits[:] = -np.inf
-        logits[tokens[0]] = keep
-        return logits
-
     def _legal_names(self, legal: LegalSet) -> LegalNames:
         key = id(legal)
         names = self._names.get(key)
@@ -315,17 +243,6 @@ class Monitor:
             for deprecated, replacement in legal.preferred().items():
                 self.avoided.append(f"{deprecated} -> {replacement}")
         return names
-
-    def _priors(self, position: IdentifierPosition, legal: LegalSet,
-                names: list[str]) -> dict[str, float]:
-        """Log-space bonuses: replacements of deprecated names, the legal set's own ranking
-        (e.g. class-level members on a class), members used often."""
-        prior = _favoured(legal)
-        if position.kind == "member":
-            counts = self.provider.lookup.store.attribute_use_counts(names)
-            for name, count in counts.items():
-                prior[name] = prior.get(name, 0.0) + USAGE_WEIGHT * math.log1p(count)
-        return prior
 
     def _rank(self, position: IdentifierPosition, legal: LegalSet, partial: str,
               logits: np.ndarray) -> None:
@@ -401,11 +318,3 @@ class Monitor:
         if legal is not None:
             logits[np.setdiff1d(dot_ident, self._dot_firsts(legal, ""))] = -np.inf
 
-
-def _favoured(legal: LegalSet) -> dict[str, float]:
-    """Log-space bonuses the legal set itself gives (the overridden method of `super().`,
-    class-level members on a class), plus the replacements of deprecated names."""
-    prior = dict(legal.prior)
-    for replacement in legal.preferred().values():
-        prior[replacement] = prior.get(replacement, 0.0) + REPLACEMENT_BOOST
-    return prior

@@ -16,10 +16,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import threading
 import time
 from collections import Counter, OrderedDict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -35,11 +36,13 @@ from decoding.pyright_protocol import (
     initialize_params,
     member_set,
     parse_completions,
+    partly_unknown,
     server_request_answer,
     split_lines,
     utf16_column,
 )
 from decoding.pyright_rpc import RpcConnection, RpcError, langserver_command
+from index.lru import LruCache
 
 __all__ = ["MemberSet", "PyrightClient", "PyrightCompletion", "default_settings"]
 
@@ -49,6 +52,7 @@ RESTART_LIMIT, RESTART_WINDOW_S = 3, 60.0
 HUNG_AFTER_TIMEOUTS = 3  # consecutive timeouts after which the server is killed (restarts)
 CACHE_SIZE = 1024
 _TEXTS_KEPT = 8
+IDENT_END = re.compile(r"\w")  # the last character of a name before a dot
 
 
 @dataclass(slots=True)
@@ -82,6 +86,7 @@ class PyrightClient:
         self._docs: dict[str, _Doc] = {}
         self._diagnostics = PublishedDiagnostics()
         self._cache: OrderedDict[tuple[Any, ...], CompletionResult] = OrderedDict()
+        self._unknown_receivers: LruCache[tuple[Any, ...], bool] = LruCache(CACHE_SIZE)
         self._stats: Counter[str] = Counter()
         self._restart_times: deque[float] = deque()
         self._uris: dict[Path, str] = {}
@@ -304,7 +309,29 @@ class PyrightClient:
         raw = self._completion_raw(path, text, line, character, timeout)
         if raw is None:
             return None
-        return member_set(raw)
+        members = member_set(raw)
+        if members.complete and self._receiver_partly_unknown(path, text, line, character,
+                                                              timeout):
+            return replace(members, complete=False)
+        return members
+
+    def _receiver_partly_unknown(self, path: Path, text: str, line: int, character: int,
+                                 timeout: float | None) -> bool:
+        """Whether the name before the dot at (line, character) has a type that is Unknown
+        or Any in part, which pyright's member list leaves out (see partly_unknown)."""
+        key = (self._uri(path), len(text), hash(text), line, character)
+        known = self._unknown_receivers.get(key)
+        if known is not None:
+            return known
+        lines = split_lines(text)
+        before = lines[line][:character] if 0 <= line < len(lines) else ""
+        if len(before) < 2 or before[-1] != "." or not IDENT_END.match(before[-2]):
+            return False
+        hover = self.hover(path, text, line, len(before) - 2, timeout=timeout)
+        unknown = hover is not None and partly_unknown(hover)
+        self._stats["partly_unknown_receivers"] += unknown
+        self._unknown_receivers.put(key, unknown)
+        return unknown
 
     def _completion_raw(self, path: Path, text: str, line: int, character: int,
                         timeout: float | None) -> CompletionResult | None:

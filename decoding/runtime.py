@@ -47,7 +47,7 @@ from llama_cpp import llama_cpp as llama
 
 from decoding.fim import FimMode, FimTemplate, detect_fim_template
 from decoding.model_files import ModelLoadError, validate_gguf
-from decoding.runtime_branches import branch_scores
+from decoding.runtime_branches import branch_scores, next_log_probs
 from decoding.runtime_llama import MAX_BRANCHES, LlamaHandles, load_handles
 from decoding.runtime_states import DocumentCache
 from decoding.runtime_types import (
@@ -62,6 +62,7 @@ from index.lru import LruCache
 
 _log = logging.getLogger(__name__)
 SCORED_KEPT = 64  # continuation scores remembered per (cached tokens, candidates)
+LOOKED_AHEAD_KEPT = 4  # next-token rows remembered per (cached tokens, token)
 __all__ = [
     "MAX_BRANCHES",
     "ContextOverflowError",
@@ -148,6 +149,8 @@ class ModelRuntime:
         self.n_swa: int = h.n_swa
         self._doc = DocumentCache(h.n_swa, max_saved_states, max_saved_state_bytes)
         self._scored: LruCache[tuple[object, ...], tuple[float, ...]] = LruCache(SCORED_KEPT)
+        # one full vocabulary row each (1 MB for Gemma): only the last few requests' worth
+        self._looked_ahead: LruCache[tuple[object, ...], np.ndarray] = LruCache(LOOKED_AHEAD_KEPT)
 
     # ---------------------------------------------------------------- lifecycle / info
 
@@ -281,6 +284,25 @@ class ModelRuntime:
             return None, saved
         self._scored.put(key, tuple(scores))
         return scores, saved
+
+    def log_probs_after(self, logits: np.ndarray, token: int
+                        ) -> tuple[np.ndarray | None, np.ndarray]:
+        """Log-probabilities of the next token if ``token`` were generated now, or None when
+        llama.cpp could not evaluate it. Like score_continuations, only for use inside a
+        logits hook, and it returns the copy of ``logits`` the hook must go on with."""
+        saved = np.array(logits, copy=True)
+        cached = self._doc.tokens
+        key = (len(cached), hash(tuple(cached)), token)
+        known = self._looked_ahead.get(key)
+        if known is not None:
+            return known, saved
+        try:
+            ahead = next_log_probs(self._h, self.vocab_size, len(cached), token)
+        except GenerationError as error:
+            _log.warning("could not look one token ahead: %s", error)
+            return None, saved
+        self._looked_ahead.put(key, ahead)
+        return ahead, saved
 
     def generate(
         self,

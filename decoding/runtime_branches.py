@@ -74,3 +74,19 @@ def branch_scores(handles: LlamaHandles, n_vocab: int, position: int,
         for number in range(1, len(branches) + 1):
             handles.seq_drop(number)
     return scores
+
+
+def next_log_probs(handles: LlamaHandles, n_vocab: int, position: int, token: int) -> np.ndarray:
+    """Log-probabilities of the token after ``token`` continuing the cached document
+    (sequence 0, whose next position is ``position``), evaluated on sequence 1 so that the
+    document's own cache is left as it was."""
+    handles.seq_copy(0, 1)
+    try:
+        rc = handles.decode_tree([(token, position, [1])])
+        if rc != 0:
+            raise GenerationError(f"llama_decode failed with code {rc} looking one token ahead")
+        logits = np.array(handles.logits_at(0, n_vocab), dtype=np.float32, copy=True)
+    finally:
+        handles.seq_drop(1)
+    logits -= log_normalizer(logits)
+    return logits

@@ -209,7 +209,7 @@ def test_whole_name_scoring_writes_the_best_scored_name(completer: Completer, sh
         offered.append(names)
         return [0.0 if name == names[-1] else -50.0 for name in names], logits
 
-    monitor.scorer = scorer
+    monitor.chooser.scorer = scorer
     pieces = teacher.runtime.token_pieces()
     generated: list[int] = []
     written = ""
@@ -225,6 +225,56 @@ def test_whole_name_scoring_writes_the_best_scored_name(completer: Completer, sh
     assert "add_item" in offered[0] and offered[0][-1] != "add_item"
     chosen = offered[0][-1]
     assert written.startswith(chosen) and not written[len(chosen):][:1].isidentifier()
+    assert monitor.stats.rescored == 1
+
+
+def test_member_chosen_before_its_dot_competes_with_single_token_names(
+        completer: Completer, shop_root: Path, teacher: Teacher) -> None:
+    """Healing took the dot of `cart.` off the prompt. The model's favourite first token
+    spells a whole member (`.save`-like); a member spelled `.` + more tokens still wins when
+    its whole spelling scores best, judged from the token after the dot (one look-ahead)."""
+    index = completer.registry.get(shop_root)
+    prefix = body_prefix(shop_root) + "cart"
+    index.set_buffer(RUN_PY, prefix)
+    module, _ = module_name(index.root, RUN_PY)
+    lines = prefix.split("\n")
+    request = CompletionRequest(shop_root, RUN_PY, prefix + ".", len(lines) - 1,
+                                len(lines[-1]) + 1, "grounded")
+    monitor = completer.build_monitor(index, module, request, prefix, type_blind=False,
+                                      rescore=False, healed=".")
+    spell = monitor.vocabulary.spelling
+    target = next(name for name in ("apply_discount", "add_item", "old_total")
+                  if spell("." + name)[0][1] == "." and len(spell("." + name)) > 1)
+    favourite = next((name for name in ("save", "total", "touch", "delete", "items")
+                      if len(spell("." + name)) == 1), target)
+    offered: list[tuple[int, ...]] = []
+
+    def look_ahead(logits: np.ndarray, token: int) -> tuple[np.ndarray, np.ndarray]:
+        assert token == spell("." + target)[0][0]
+        ahead = np.full(teacher.runtime.vocab_size, -20.0, dtype=np.float32)
+        ahead[spell("." + target)[1][0]] = 0.0
+        return ahead, np.array(logits, copy=True)
+
+    def scorer(logits: np.ndarray, branches: object,
+               enders: np.ndarray) -> tuple[list[float], np.ndarray]:
+        offered.extend(tuple(branch) for branch in branches)  # type: ignore[attr-defined]
+        wanted = tuple(token for token, _ in spell("." + target))
+        return [0.0 if tuple(b) == wanted else -50.0 for b in branches], logits  # type: ignore[attr-defined]
+
+    monitor.chooser.scorer, monitor.chooser.look_ahead = scorer, look_ahead
+    pieces = teacher.runtime.token_pieces()
+    generated: list[int] = []
+    written = ""
+    while len(generated) < 12 and (not written or written[-1:].isidentifier()
+                                    or written[-1:] in ".0123456789"):
+        logits = np.zeros(teacher.runtime.vocab_size, dtype=np.float32)
+        logits[spell("." + favourite)[0][0]] = 5.0  # what it would say
+        replaced = monitor.logits_hook(generated, logits)
+        token = int((logits if replaced is None else replaced).argmax())
+        generated.append(token)
+        written += pieces[token].decode("utf-8", errors="replace")
+    assert tuple(token for token, _ in spell("." + favourite)) in offered or favourite == target
+    assert written.startswith("." + target) and not written[len(target) + 1:][:1].isidentifier()
     assert monitor.stats.rescored == 1
 
 

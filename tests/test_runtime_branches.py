@@ -142,3 +142,33 @@ def test_the_same_request_again_reuses_its_scores(fresh_runtime: ModelRuntime) -
         assert calls and other != first
     finally:
         del rt._h.decode_tree
+
+
+def test_looking_one_token_ahead_matches_generating_it(fresh_runtime: ModelRuntime) -> None:
+    """The next-token log-probabilities after a token, seen from inside a hook, equal those
+    of a prompt that ends with that token; the document's own generation is unchanged."""
+    rt = fresh_runtime
+    prompt = rt.build_prompt(CODE[: -len(".")])
+    dot = rt.tokenize(".", continuation=True)[0]
+    seen: list[np.ndarray | None] = []
+
+    def hook(generated: list[int], logits: np.ndarray) -> np.ndarray | None:
+        if generated:
+            return None
+        ahead, detached = rt.log_probs_after(logits, dot)
+        seen.append(ahead)
+        return detached
+
+    with_look_ahead = rt.generate(prompt, max_tokens=4, logits_hook=hook)
+    after: list[np.ndarray] = []
+    rt.reset()
+    rt.generate([*prompt, dot], max_tokens=1,
+                logits_hook=lambda _g, logits: after.append(np.array(logits, copy=True)))
+    ahead = seen[0]
+    assert ahead is not None
+    reference = after[0] - log_normalizer(after[0])
+    best = np.argsort(reference)[-5:]
+    assert int(ahead.argmax()) == int(reference.argmax())
+    assert ahead[best] == pytest.approx(reference[best], abs=0.1)
+    rt.reset()
+    assert rt.generate(prompt, max_tokens=4).token_ids == with_look_ahead.token_ids
