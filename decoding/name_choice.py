@@ -29,14 +29,17 @@ REPLACEMENT_BOOST = 4.0
 # The same prior applied token by token, without whole-name scores, had lowered NIM.
 RESCORED_CANDIDATES = 4
 USAGE_WEIGHT = 0.6
+# First tokens looked ahead from before a member's dot: `.`, `._`, `.__` in practice.
+LOOKED_AHEAD_FIRSTS = 3
 
 # (logits, candidate token sequences, tokens that end a name) -> (log-probabilities, the
 # logits to go on editing); see ModelRuntime.score_continuations
 ContinuationScorer = Callable[[np.ndarray, Sequence[Sequence[int]], np.ndarray],
                               tuple[list[float] | None, np.ndarray]]
-# (logits, token) -> (next-token log-probabilities after it, the logits to go on editing);
-# see ModelRuntime.log_probs_after
-LookAhead = Callable[[np.ndarray, int], tuple[np.ndarray | None, np.ndarray]]
+# (logits, tokens) -> (for each token, the next-token log-probabilities after it; the logits
+# to go on editing); see ModelRuntime.log_probs_after
+LookAhead = Callable[[np.ndarray, Sequence[int]],
+                     tuple[list[np.ndarray] | None, np.ndarray]]
 Spelling = tuple[tuple[int, str], ...]
 
 
@@ -95,9 +98,10 @@ class NameChooser:
     def from_dot(self, position: IdentifierPosition, line_number: int, legal: LegalSet,
                  logits: np.ndarray, start: int) -> tuple[NamePlan | None, np.ndarray]:
         """Choose a member before its dot is written (healing took it off the prompt): every
-        legal name competes, whatever token its spelling starts with. Names spelled from a
-        lone `.` are pre-ranked by the model's next token after that dot, one token of
-        look-ahead, so that they are not judged by the prior alone."""
+        legal name competes, whatever token its spelling starts with. Names spelled with
+        more than one token (`.` `prepare` `_headers`, `._` `pool`) are pre-ranked by their
+        first two tokens, the second read one token ahead, so that names sharing the first
+        token are not told apart by the prior alone."""
         if self.scorer is None or self.look_ahead is None:
             return None, logits
         names = candidate_names(legal, position.partial)
@@ -107,20 +111,24 @@ class NameChooser:
             spelling = self.vocabulary.spelling("." + name)
             if spelling and np.isfinite(logits[spelling[0][0]]):
                 spellings[name] = spelling
-        lone_dot = next((spelling[0][0] for spelling in spellings.values()
-                         if spelling[0][1] == "." and len(spelling) > 1), None)
-        after_dot = None
-        if lone_dot is not None and self.look_ahead is not None:
+        firsts = sorted({spelling[0][0] for spelling in spellings.values() if len(spelling) > 1},
+                        key=lambda token: -float(logits[token]))[:LOOKED_AHEAD_FIRSTS]
+        ahead: dict[int, np.ndarray] = {}
+        if firsts:
             started = time.perf_counter()
-            after_dot, logits = self.look_ahead(logits, lone_dot)
+            rows, logits = self.look_ahead(logits, firsts)
             self.stats.scoring_seconds += time.perf_counter() - started
-            if after_dot is None:
+            if rows is None:
                 return None, logits
+            ahead = dict(zip(firsts, rows, strict=True))
         candidates = []
         for name, spelling in spellings.items():
             score = float(logits[spelling[0][0]]) + prior.get(name, 0.0)
-            if after_dot is not None and spelling[0][0] == lone_dot and len(spelling) > 1:
-                score += float(after_dot[spelling[1][0]])
+            if len(spelling) > 1:
+                row = ahead.get(spelling[0][0])
+                if row is None:
+                    continue  # its first token is far behind the best ones
+                score += float(row[spelling[1][0]])
             candidates.append((-score, name, spelling))
         return self._best(position, line_number, candidates, prior, logits, start, "")
 

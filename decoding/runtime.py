@@ -62,7 +62,7 @@ from index.lru import LruCache
 
 _log = logging.getLogger(__name__)
 SCORED_KEPT = 64  # continuation scores remembered per (cached tokens, candidates)
-LOOKED_AHEAD_KEPT = 4  # next-token rows remembered per (cached tokens, token)
+LOOKED_AHEAD_KEPT = 4  # next-token rows remembered per (cached tokens, tokens)
 __all__ = [
     "MAX_BRANCHES",
     "ContextOverflowError",
@@ -150,7 +150,8 @@ class ModelRuntime:
         self._doc = DocumentCache(h.n_swa, max_saved_states, max_saved_state_bytes)
         self._scored: LruCache[tuple[object, ...], tuple[float, ...]] = LruCache(SCORED_KEPT)
         # one full vocabulary row each (1 MB for Gemma): only the last few requests' worth
-        self._looked_ahead: LruCache[tuple[object, ...], np.ndarray] = LruCache(LOOKED_AHEAD_KEPT)
+        self._looked_ahead: LruCache[tuple[object, ...], list[np.ndarray]] = LruCache(
+            LOOKED_AHEAD_KEPT)
 
     # ---------------------------------------------------------------- lifecycle / info
 
@@ -285,19 +286,20 @@ class ModelRuntime:
         self._scored.put(key, tuple(scores))
         return scores, saved
 
-    def log_probs_after(self, logits: np.ndarray, token: int
-                        ) -> tuple[np.ndarray | None, np.ndarray]:
-        """Log-probabilities of the next token if ``token`` were generated now, or None when
-        llama.cpp could not evaluate it. Like score_continuations, only for use inside a
-        logits hook, and it returns the copy of ``logits`` the hook must go on with."""
+    def log_probs_after(self, logits: np.ndarray, tokens: Sequence[int]
+                        ) -> tuple[list[np.ndarray] | None, np.ndarray]:
+        """For each of ``tokens``, the log-probabilities of the next token if it were
+        generated now (one batch), or None when llama.cpp could not evaluate them. Like
+        score_continuations, only for use inside a logits hook, and it returns the copy of
+        ``logits`` the hook must go on with."""
         saved = np.array(logits, copy=True)
         cached = self._doc.tokens
-        key = (len(cached), hash(tuple(cached)), token)
+        key = (len(cached), hash(tuple(cached)), tuple(tokens))
         known = self._looked_ahead.get(key)
         if known is not None:
             return known, saved
         try:
-            ahead = next_log_probs(self._h, self.vocab_size, len(cached), token)
+            ahead = next_log_probs(self._h, self.vocab_size, len(cached), tokens)
         except GenerationError as error:
             _log.warning("could not look one token ahead: %s", error)
             return None, saved

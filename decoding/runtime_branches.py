@@ -76,17 +76,26 @@ def branch_scores(handles: LlamaHandles, n_vocab: int, position: int,
     return scores
 
 
-def next_log_probs(handles: LlamaHandles, n_vocab: int, position: int, token: int) -> np.ndarray:
-    """Log-probabilities of the token after ``token`` continuing the cached document
-    (sequence 0, whose next position is ``position``), evaluated on sequence 1 so that the
-    document's own cache is left as it was."""
-    handles.seq_copy(0, 1)
+def next_log_probs(handles: LlamaHandles, n_vocab: int, position: int,
+                   tokens: Sequence[int]) -> list[np.ndarray]:
+    """For each of ``tokens`` (at most MAX_BRANCHES), the log-probabilities of the token
+    after it continuing the cached document (sequence 0, whose next position is
+    ``position``): one batch, each token on its own sequence, so that the document's own
+    cache is left as it was."""
+    if not 0 < len(tokens) <= MAX_BRANCHES:
+        raise ValueError(f"{len(tokens)} tokens to look ahead from; 1 to {MAX_BRANCHES}")
+    for number in range(1, len(tokens) + 1):
+        handles.seq_copy(0, number)
     try:
-        rc = handles.decode_tree([(token, position, [1])])
+        rc = handles.decode_tree([(token, position, [number])
+                                  for number, token in enumerate(tokens, start=1)])
         if rc != 0:
             raise GenerationError(f"llama_decode failed with code {rc} looking one token ahead")
-        logits = np.array(handles.logits_at(0, n_vocab), dtype=np.float32, copy=True)
+        rows = [np.array(handles.logits_at(row, n_vocab), dtype=np.float32, copy=True)
+                for row in range(len(tokens))]
     finally:
-        handles.seq_drop(1)
-    logits -= log_normalizer(logits)
-    return logits
+        for number in range(1, len(tokens) + 1):
+            handles.seq_drop(number)
+    for row in rows:
+        row -= log_normalizer(row)
+    return rows

@@ -44,6 +44,12 @@ class LruCache(Generic[K, V]):
             self.put(key, value)
         return value
 
+    def drop_where(self, doomed: Callable[[K], bool]) -> None:
+        """Forget every entry whose key `doomed` accepts."""
+        with self._lock:
+            for key in [key for key in self._entries if doomed(key)]:
+                del self._entries[key]
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

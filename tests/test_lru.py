@@ -35,3 +35,12 @@ def test_get_or_compute_computes_a_missing_value_once() -> None:
 def test_a_cache_holds_at_least_one_entry() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         LruCache(0)
+
+
+def test_drop_where_forgets_only_the_matching_keys() -> None:
+    cache: LruCache[tuple[str, int], int] = LruCache(8)
+    for uri, line in (("a", 1), ("a", 2), ("b", 1)):
+        cache.put((uri, line), line)
+    cache.drop_where(lambda key: key[0] == "a")
+    assert cache.get(("a", 1)) is None and cache.get(("a", 2)) is None
+    assert cache.get(("b", 1)) == 1 and len(cache) == 1

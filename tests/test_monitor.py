@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -249,11 +250,13 @@ def test_member_chosen_before_its_dot_competes_with_single_token_names(
                       if len(spell("." + name)) == 1), target)
     offered: list[tuple[int, ...]] = []
 
-    def look_ahead(logits: np.ndarray, token: int) -> tuple[np.ndarray, np.ndarray]:
-        assert token == spell("." + target)[0][0]
-        ahead = np.full(teacher.runtime.vocab_size, -20.0, dtype=np.float32)
-        ahead[spell("." + target)[1][0]] = 0.0
-        return ahead, np.array(logits, copy=True)
+    def look_ahead(logits: np.ndarray,
+                   tokens: Sequence[int]) -> tuple[list[np.ndarray], np.ndarray]:
+        first, second = spell("." + target)[0][0], spell("." + target)[1][0]
+        assert first in tokens
+        rows = [np.full(teacher.runtime.vocab_size, -20.0, dtype=np.float32) for _ in tokens]
+        rows[list(tokens).index(first)][second] = 0.0
+        return rows, np.array(logits, copy=True)
 
     def scorer(logits: np.ndarray, branches: object,
                enders: np.ndarray) -> tuple[list[float], np.ndarray]:

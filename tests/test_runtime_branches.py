@@ -146,17 +146,20 @@ def test_the_same_request_again_reuses_its_scores(fresh_runtime: ModelRuntime) -
 
 def test_looking_one_token_ahead_matches_generating_it(fresh_runtime: ModelRuntime) -> None:
     """The next-token log-probabilities after a token, seen from inside a hook, equal those
-    of a prompt that ends with that token; the document's own generation is unchanged."""
+    of a prompt that ends with that token, whatever other token is looked ahead from in the
+    same batch; the document's own generation is unchanged."""
     rt = fresh_runtime
     prompt = rt.build_prompt(CODE[: -len(".")])
     dot = rt.tokenize(".", continuation=True)[0]
-    seen: list[np.ndarray | None] = []
+    other = rt.tokenize("(", continuation=True)[0]
+    seen: list[np.ndarray] = []
 
     def hook(generated: list[int], logits: np.ndarray) -> np.ndarray | None:
         if generated:
             return None
-        ahead, detached = rt.log_probs_after(logits, dot)
-        seen.append(ahead)
+        rows, detached = rt.log_probs_after(logits, [dot, other])
+        assert rows is not None and len(rows) == 2
+        seen.extend(rows)
         return detached
 
     with_look_ahead = rt.generate(prompt, max_tokens=4, logits_hook=hook)
@@ -165,7 +168,6 @@ def test_looking_one_token_ahead_matches_generating_it(fresh_runtime: ModelRunti
     rt.generate([*prompt, dot], max_tokens=1,
                 logits_hook=lambda _g, logits: after.append(np.array(logits, copy=True)))
     ahead = seen[0]
-    assert ahead is not None
     reference = after[0] - log_normalizer(after[0])
     best = np.argsort(reference)[-5:]
     assert int(ahead.argmax()) == int(reference.argmax())
