@@ -24,6 +24,7 @@ from decoding.name_choice import (
     NameChooser,
     NamePlan,
     favoured,
+    only,
 )
 from decoding.positions import IdentifierPosition, detect_position
 from decoding.vocab_index import IDENT_CHARS, VocabularyIndex
@@ -210,9 +211,7 @@ class Monitor:
         """Allow only the first token of the chosen name (the plan does the rest)."""
         if plan is not None:
             self._plan = plan
-            keep = logits[plan.tokens[0]]
-            logits[:] = -np.inf
-            logits[plan.tokens[0]] = keep
+            only(logits, plan.tokens[0])
         return logits
 
     def _planned_tokens(self, position: IdentifierPosition, line_number: int,

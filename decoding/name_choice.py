@@ -29,8 +29,12 @@ REPLACEMENT_BOOST = 4.0
 # The same prior applied token by token, without whole-name scores, had lowered NIM.
 RESCORED_CANDIDATES = 4
 USAGE_WEIGHT = 0.6
-# First tokens looked ahead from before a member's dot: `.`, `._`, `.__` in practice.
-LOOKED_AHEAD_FIRSTS = 3
+# Before a member's dot, first tokens compete when their logits are within this margin of the
+# best one (`.` against `._`, 5% of its probability). Measured on 96 dev holes: where `._`
+# trailed `.` by more, the name chosen never started with it; where only one first token is
+# in contention, it is written greedily and the name chosen after it at no extra cost.
+CONTENTION_MARGIN = 3.0
+MAX_CONTENDERS = 3
 
 # (logits, candidate token sequences, tokens that end a name) -> (log-probabilities, the
 # logits to go on editing); see ModelRuntime.score_continuations
@@ -98,21 +102,28 @@ class NameChooser:
     def from_dot(self, position: IdentifierPosition, line_number: int, legal: LegalSet,
                  logits: np.ndarray, start: int) -> tuple[NamePlan | None, np.ndarray]:
         """Choose a member before its dot is written (healing took it off the prompt): every
-        legal name competes, whatever token its spelling starts with. Names spelled with
-        more than one token (`.` `prepare` `_headers`, `._` `pool`) are pre-ranked by their
+        legal name whose first token is in contention competes (`.` `prepare` `_headers`
+        against `._` `pool`). Names spelled with more than one token are pre-ranked by their
         first two tokens, the second read one token ahead, so that names sharing the first
         token are not told apart by the prior alone."""
         if self.scorer is None or self.look_ahead is None:
             return None, logits
-        names = candidate_names(legal, position.partial)
-        prior = self._priors(position, legal, names)
         spellings: dict[str, Spelling] = {}
-        for name in names:
+        for name in candidate_names(legal, position.partial):
             spelling = self.vocabulary.spelling("." + name)
             if spelling and np.isfinite(logits[spelling[0][0]]):
                 spellings[name] = spelling
-        firsts = sorted({spelling[0][0] for spelling in spellings.values() if len(spelling) > 1},
-                        key=lambda token: -float(logits[token]))[:LOOKED_AHEAD_FIRSTS]
+        contenders = _contenders({spelling[0][0] for spelling in spellings.values()}, logits)
+        if len(contenders) == 1:  # written now, the name is chosen after it (no look-ahead)
+            only(logits, contenders[0])  # not `.__` for an unwanted dunder
+        if len(contenders) < 2:
+            return None, logits
+        spellings = {name: spelling for name, spelling in spellings.items()
+                     if spelling[0][0] in contenders}
+        prior = self._priors(position, legal, list(spellings))
+        firsts = [token for token in contenders
+                  if any(len(spelling) > 1 and spelling[0][0] == token
+                         for spelling in spellings.values())]
         ahead: dict[int, np.ndarray] = {}
         if firsts:
             started = time.perf_counter()
@@ -125,10 +136,7 @@ class NameChooser:
         for name, spelling in spellings.items():
             score = float(logits[spelling[0][0]]) + prior.get(name, 0.0)
             if len(spelling) > 1:
-                row = ahead.get(spelling[0][0])
-                if row is None:
-                    continue  # its first token is far behind the best ones
-                score += float(row[spelling[1][0]])
+                score += float(ahead[spelling[0][0]][spelling[1][0]])
             candidates.append((-score, name, spelling))
         return self._best(position, line_number, candidates, prior, logits, start, "")
 
@@ -182,6 +190,22 @@ class NameChooser:
                 prior[name] = prior.get(name, 0.0) + USAGE_WEIGHT * math.log1p(count)
         self.stats.analysis_seconds += time.perf_counter() - started
         return prior
+
+
+def only(logits: np.ndarray, token: int) -> None:
+    """Mask every token but `token`, in place."""
+    keep = logits[token]
+    logits[:] = -np.inf
+    logits[token] = keep
+
+
+def _contenders(firsts: set[int], logits: np.ndarray) -> list[int]:
+    """The first tokens close enough to the best to compete, best first."""
+    ranked = sorted(firsts, key=lambda token: -float(logits[token]))[:MAX_CONTENDERS]
+    if not ranked:
+        return []
+    floor = float(logits[ranked[0]]) - CONTENTION_MARGIN
+    return [token for token in ranked if float(logits[token]) >= floor]
 
 
 def candidate_names(legal: LegalSet, partial: str) -> list[str]:

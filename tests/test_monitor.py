@@ -19,6 +19,7 @@ import pytest
 from decoding.completer import Completer, CompletionRequest, CompletionResult
 from decoding.healing import TokenTexts
 from decoding.monitor import Monitor
+from decoding.name_choice import CONTENTION_MARGIN
 from decoding.runtime import ModelRuntime
 from index.module_names import module_name
 
@@ -229,56 +230,87 @@ def test_whole_name_scoring_writes_the_best_scored_name(completer: Completer, sh
     assert monitor.stats.rescored == 1
 
 
-def test_member_chosen_before_its_dot_competes_with_single_token_names(
-        completer: Completer, shop_root: Path, teacher: Teacher) -> None:
-    """Healing took the dot of `cart.` off the prompt. The model's favourite first token
-    spells a whole member (`.save`-like); a member spelled `.` + more tokens still wins when
-    its whole spelling scores best, judged from the token after the dot (one look-ahead)."""
+LEDGER_HEAD = ("class Ledger:\n    def __init__(self) -> None:\n        self._total = 0\n"
+               "        self._entries: list[int] = []\n\n"
+               "    def add(self, amount: int) -> None:\n        self._entries.append(amount)\n\n"
+               "    def balance(self) -> int:\n        return self")
+
+
+def _write_after_healed_dot(completer: Completer, shop_root: Path, teacher: Teacher,
+                            logit_of: dict[str, float], favourite_after: dict[str, str],
+                            best_scored: str) -> tuple[str, Monitor, list[list[int]]]:
+    """Drive a monitor whose prompt ends `return self` (healing took the dot): the first
+    step's logits favour first tokens as `logit_of` says, a look-ahead after a first token
+    favours the name `favourite_after` gives for it, and the scorer rates `best_scored`
+    highest. Returns what was written, the monitor and the tokens looked ahead from."""
+    rel = "shop/ledger.py"
     index = completer.registry.get(shop_root)
-    prefix = body_prefix(shop_root) + "cart"
-    index.set_buffer(RUN_PY, prefix)
-    module, _ = module_name(index.root, RUN_PY)
-    lines = prefix.split("\n")
-    request = CompletionRequest(shop_root, RUN_PY, prefix + ".", len(lines) - 1,
+    index.set_buffer(rel, LEDGER_HEAD)
+    module, _ = module_name(index.root, rel)
+    lines = LEDGER_HEAD.split("\n")
+    request = CompletionRequest(shop_root, rel, LEDGER_HEAD + ".", len(lines) - 1,
                                 len(lines[-1]) + 1, "grounded")
-    monitor = completer.build_monitor(index, module, request, prefix, type_blind=False,
+    monitor = completer.build_monitor(index, module, request, LEDGER_HEAD, type_blind=False,
                                       rescore=False, healed=".")
     spell = monitor.vocabulary.spelling
-    target = next(name for name in ("apply_discount", "add_item", "old_total")
-                  if spell("." + name)[0][1] == "." and len(spell("." + name)) > 1)
-    favourite = next((name for name in ("save", "total", "touch", "delete", "items")
-                      if len(spell("." + name)) == 1), target)
-    offered: list[tuple[int, ...]] = []
+    looked_from: list[list[int]] = []
 
     def look_ahead(logits: np.ndarray,
                    tokens: Sequence[int]) -> tuple[list[np.ndarray], np.ndarray]:
-        first, second = spell("." + target)[0][0], spell("." + target)[1][0]
-        assert first in tokens
-        rows = [np.full(teacher.runtime.vocab_size, -20.0, dtype=np.float32) for _ in tokens]
-        rows[list(tokens).index(first)][second] = 0.0
+        looked_from.append(list(tokens))
+        rows = []
+        for token in tokens:
+            row = np.full(teacher.runtime.vocab_size, -20.0, dtype=np.float32)
+            piece = monitor.vocabulary.trie.text(token) or ""
+            row[spell("." + favourite_after[piece])[1][0]] = 0.0
+            rows.append(row)
         return rows, np.array(logits, copy=True)
 
-    def scorer(logits: np.ndarray, branches: object,
+    def scorer(logits: np.ndarray, branches: Sequence[Sequence[int]],
                enders: np.ndarray) -> tuple[list[float], np.ndarray]:
-        offered.extend(tuple(branch) for branch in branches)  # type: ignore[attr-defined]
-        wanted = tuple(token for token, _ in spell("." + target))
-        return [0.0 if tuple(b) == wanted else -50.0 for b in branches], logits  # type: ignore[attr-defined]
+        names = ["".join(monitor.vocabulary.trie.text(token) or "" for token in branch)
+                 for branch in branches]
+        return [0.0 if name.lstrip(".") == best_scored else -50.0 for name in names], logits
 
     monitor.chooser.scorer, monitor.chooser.look_ahead = scorer, look_ahead
     pieces = teacher.runtime.token_pieces()
     generated: list[int] = []
     written = ""
-    while len(generated) < 12 and (not written or written[-1:].isidentifier()
-                                    or written[-1:] in ".0123456789"):
+    while len(generated) < 8 and (not written or written[-1:] in "._"
+                                   or written[-1:].isidentifier()):
         logits = np.zeros(teacher.runtime.vocab_size, dtype=np.float32)
-        logits[spell("." + favourite)[0][0]] = 5.0  # what it would say
+        if not generated:
+            for text, value in logit_of.items():
+                logits[spell(text)[0][0]] = value
         replaced = monitor.logits_hook(generated, logits)
         token = int((logits if replaced is None else replaced).argmax())
         generated.append(token)
         written += pieces[token].decode("utf-8", errors="replace")
-    assert tuple(token for token, _ in spell("." + favourite)) in offered or favourite == target
-    assert written.startswith("." + target) and not written[len(target) + 1:][:1].isidentifier()
+    return written, monitor, looked_from
+
+
+def test_member_chosen_before_its_dot_across_first_tokens(
+        completer: Completer, shop_root: Path, teacher: Teacher) -> None:
+    """`.` leads `._` by less than the contention margin: names of both kinds compete on
+    their whole spelling, and the private one that scores best is written with its `._`."""
+    assert len(teacher.runtime.tokenize("._", continuation=True)) == 1
+    written, monitor, looked_from = _write_after_healed_dot(
+        completer, shop_root, teacher, {".": 2.0, "._": 1.0},
+        {".": "add", "._": "total"}, best_scored="_total")
+    assert len(looked_from) == 1 and len(looked_from[0]) == 2  # `.` and `._`, one batch
+    assert written.startswith("._total") and not written[len("._total"):][:1].isidentifier()
     assert monitor.stats.rescored == 1
+
+
+def test_a_first_token_far_behind_is_not_looked_ahead_from(
+        completer: Completer, shop_root: Path, teacher: Teacher) -> None:
+    """`._` trails by more than the margin: `.` is written greedily, with no look-ahead,
+    and the public name is chosen after it."""
+    written, monitor, looked_from = _write_after_healed_dot(
+        completer, shop_root, teacher, {".": 2.0, "._": 2.0 - CONTENTION_MARGIN - 1},
+        {".": "add", "._": "total"}, best_scored="balance")
+    assert looked_from == []
+    assert written.startswith(".balance") and monitor.stats.rescored == 1
 
 
 def test_whole_name_scoring_on_the_live_model_respects_healing(completer: Completer,
