@@ -1,11 +1,11 @@
 """Whole-name choice: the monitor's way of picking one legal member (or imported name).
 
 Greedy decoding under a mask commits to a name's first token before it sees the rest, and at
-a member position the first token also decides between kinds of names: the vocabularies
-spell `.get` as one token but `.prepare_headers` as `.` `prepare` `_headers` and `._pool` as
-`._` `pool`. So the most promising legal names are scored over their whole spelling, side by
-side (ModelRuntime.score_continuations), with a prior for names the repository uses often,
-and the best is planned and then written token by token.
+a member position the first token also decides between kinds of names: Gemma spells
+`.prepare_headers` as `.` `prepare` `_headers` but `._pool` as `._` `pool` (and a vocabulary
+may spell `.get` as one token). So the most promising legal names are scored over their whole
+spelling, side by side (ModelRuntime.score_continuations), with a prior for names the
+repository uses often, and the best is planned and then written token by token.
 """
 
 from __future__ import annotations
