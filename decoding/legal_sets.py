@@ -138,6 +138,8 @@ class LegalSetProvider:
             legal = self._ask_oracle(text, line, position, deprecated)
         if legal is not None and _is_super(position.receiver):
             legal = _prefer_overridden(legal, text)
+        if legal is not None and position.receiver:
+            legal = _with_hasattr_guards(legal, text, position.receiver)
         if legal is not None and receiver is not None and receiver.enclosing \
                 and self.open_ended and position.receiver:
             # The class is cut at the cursor: members it already reads count as existing
@@ -268,6 +270,15 @@ def _may_define_attribute(position: IdentifierPosition, text: str) -> bool:
     if position.receiver not in ("self", "cls") or current.strip() != f"{position.receiver}.":
         return False
     return _enclosing_function(text) in _INITIALIZERS
+
+
+def _with_hasattr_guards(legal: LegalSet, text: str, receiver: str) -> LegalSet:
+    """Names the code above checks with `hasattr(receiver, "name")`: pyright narrows the
+    receiver to a type that has them (duck typing: `hasattr(o, "seek")` on `bytes | Unknown`)
+    but does not list them among its completions."""
+    pattern = rf"\bhasattr\(\s*{re.escape(receiver)}\s*,\s*[\"']([A-Za-z_]\w*)[\"']\s*\)"
+    guarded = frozenset(re.findall(pattern, text)) - legal.names
+    return replace(legal, names=legal.names | guarded) if guarded else legal
 
 
 def _read_in_class(text: str, receiver: str, qualname: str) -> frozenset[str]:

@@ -15,9 +15,7 @@ filters completions by the prefix already typed.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,6 @@ from decoding.pyright_protocol import (
     default_settings,
     member_set,
     parse_completions,
-    partly_unknown,
     split_lines,
     utf16_column,
 )
@@ -39,7 +36,6 @@ from index.lru import LruCache
 __all__ = ["MemberSet", "PyrightClient", "PyrightCompletion", "default_settings"]
 
 CACHE_SIZE = 1024
-IDENT_END = re.compile(r"\w")  # the last character of a name before a dot
 
 
 class PyrightClient(PyrightSession):
@@ -52,7 +48,6 @@ class PyrightClient(PyrightSession):
                          command=command, settings=settings)
         # answers keyed (uri, len(text), hash(text), line, character)
         self._cache: LruCache[tuple[Any, ...], CompletionResult] = LruCache(CACHE_SIZE)
-        self._unknown_receivers: LruCache[tuple[Any, ...], bool] = LruCache(CACHE_SIZE)
 
     def warm_up(self) -> None:
         """Open a tiny in-memory document and ask for a completion, so builtins and typeshed
@@ -64,7 +59,6 @@ class PyrightClient(PyrightSession):
 
     def _forget(self, doomed: Callable[[tuple[Any, ...]], bool]) -> None:
         self._cache.drop_where(doomed)
-        self._unknown_receivers.drop_where(doomed)
 
     # -- requests ------------------------------------------------------------------------
     def completions(self, path: Path, text: str, line: int, character: int, *,
@@ -81,29 +75,7 @@ class PyrightClient(PyrightSession):
         raw = self._completion_raw(path, text, line, character, timeout)
         if raw is None:
             return None
-        members = member_set(raw)
-        if members.complete and self._receiver_partly_unknown(path, text, line, character,
-                                                              timeout):
-            return replace(members, complete=False)
-        return members
-
-    def _receiver_partly_unknown(self, path: Path, text: str, line: int, character: int,
-                                 timeout: float | None) -> bool:
-        """Whether the name before the dot at (line, character) has a type that is Unknown
-        or Any in part, which pyright's member list leaves out (see partly_unknown)."""
-        key = (self._uri(path), len(text), hash(text), line, character)
-        known = self._unknown_receivers.get(key)
-        if known is not None:
-            return known
-        lines = split_lines(text)
-        before = lines[line][:character] if 0 <= line < len(lines) else ""
-        if len(before) < 2 or before[-1] != "." or not IDENT_END.match(before[-2]):
-            return False
-        hover = self.hover(path, text, line, len(before) - 2, timeout=timeout)
-        unknown = hover is not None and partly_unknown(hover)
-        self._stats["partly_unknown_receivers"] += unknown
-        self._unknown_receivers.put(key, unknown)
-        return unknown
+        return member_set(raw)
 
     def _completion_raw(self, path: Path, text: str, line: int, character: int,
                         timeout: float | None) -> CompletionResult | None:

@@ -225,31 +225,3 @@ def looks_complete(names: frozenset[str]) -> bool:
         return False
     return any(not (name.startswith("__") and name.endswith("__")) for name in names)
 
-
-_TYPED_HOVER = re.compile(r"\((?:variable|parameter|constant|property)\) [^:\n]+: ([^\n]+)")
-_UNKNOWN_PARTS = frozenset({"Unknown", "Any"})
-
-
-def partly_unknown(hover: str) -> bool:
-    """Whether a hover on a receiver names a type that is Unknown or Any in part
-    (`bytes | Unknown` for an unannotated parameter narrowed by isinstance). Pyright's
-    member completions leave such parts out, so its list then holds only the known part's
-    members, while any name may be valid on the rest."""
-    match = _TYPED_HOVER.search(hover)
-    if match is None:
-        return False
-    return any(part.strip() in _UNKNOWN_PARTS for part in _top_level_union(match.group(1)))
-
-
-def _top_level_union(type_text: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for index, char in enumerate(type_text):
-        if char in "[(":
-            depth += 1
-        elif char in "])":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            parts.append(type_text[start:index])
-            start = index + 1
-    parts.append(type_text[start:])
-    return parts

@@ -466,3 +466,32 @@ def test_a_dot_token_must_begin_a_legal_member(completer: Completer, shop_root: 
         logits[dot_underscore[0]] = 50.0
         monitor.logits_hook(generated, logits)
         assert bool(np.isfinite(logits[dot_underscore[0]])) is allowed
+
+
+def test_a_hasattr_guard_makes_the_checked_name_legal(completer: Completer,
+                                                      shop_root: Path) -> None:
+    """`o` is `bytes | Unknown` after the isinstance branch; pyright's completions list the
+    bytes members only, but below `hasattr(o, "seek")` it accepts `o.seek`, and so does
+    the monitor. Names nobody checked stay illegal."""
+    from decoding.positions import detect_position
+
+    head = ("def size(o):\n    if isinstance(o, str):\n        o = o.encode()\n"
+            "    if hasattr(o, 'seek'):\n        o.")
+    rel = "shop/sizes.py"
+    index = completer.registry.get(shop_root)
+    module, _ = module_name(index.root, rel)
+    lines = head.split("\n")
+    request = CompletionRequest(shop_root, rel, head, len(lines) - 1, len(lines[-1]),
+                                "grounded")
+    position = detect_position(lines[-1])
+    assert position is not None
+    try:
+        index.set_buffer(rel, head)
+        monitor = completer.build_monitor(index, module, request, head, type_blind=False,
+                                          rescore=False, open_ended=True)
+        legal = monitor.provider.legal_for(position, head, len(lines) - 1)
+        assert legal is not None and legal.source == "pyright"
+        assert {"decode", "seek"} <= legal.names and "tell" not in legal.names
+    finally:
+        index.close_buffer(rel)
+        completer.close_document(shop_root, rel)

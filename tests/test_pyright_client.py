@@ -22,7 +22,6 @@ from decoding.pyright_protocol import (
     looks_complete,
     member_set,
     parse_completions,
-    partly_unknown,
     python_column,
     range_text,
     utf16_column,
@@ -156,30 +155,6 @@ def test_unknown_receiver_is_not_complete(client: PyrightClient, workspace: Path
     result = members(client, workspace / "main.py", "def handle(value):\n    value.")
     assert result is not None
     assert not result.names or not result.complete
-
-
-@needs_pyright
-def test_partly_unknown_receiver_is_not_complete(client: PyrightClient,
-                                                 workspace: Path) -> None:
-    """`value` is `bytes | Unknown` after the isinstance branch: pyright lists only the
-    bytes members, but a file object's `seek` is just as valid there."""
-    narrowed = ("def size(value):\n    if isinstance(value, str):\n"
-                "        value = value.encode()\n    value.")
-    result = members(client, workspace / "main.py", narrowed)
-    assert result is not None and "decode" in result.names
-    assert not result.complete
-    annotated = "def size(value: bytes):\n    value."
-    result = members(client, workspace / "main.py", annotated)
-    assert result is not None and "decode" in result.names and result.complete
-
-
-def test_partly_unknown_reads_only_top_level_union_parts() -> None:
-    assert partly_unknown("(parameter) o: bytes | Unknown")
-    assert partly_unknown("(variable) v: Any | None")
-    assert not partly_unknown("(variable) items: list[Unknown] | None")
-    assert not partly_unknown("(variable) table: dict[str, Any]")
-    assert not partly_unknown("(class) Unknown")
-    assert not partly_unknown("(module) os")
 
 
 @needs_pyright
