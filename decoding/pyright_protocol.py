@@ -224,4 +224,3 @@ def looks_complete(names: frozenset[str]) -> bool:
     if "__getattr__" in names:
         return False
     return any(not (name.startswith("__") and name.endswith("__")) for name in names)
-
