@@ -41,6 +41,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from llama_cpp import llama_cpp as llama
@@ -61,6 +62,7 @@ from decoding.runtime_vocab import Vocabulary
 from index.lru import LruCache
 
 _log = logging.getLogger(__name__)
+_Result = TypeVar("_Result")
 SCORED_KEPT = 64  # continuation scores remembered per (cached tokens, candidates)
 LOOKED_AHEAD_KEPT = 4  # next-token rows remembered per (cached tokens, tokens)
 __all__ = [
@@ -271,20 +273,12 @@ class ModelRuntime:
         array: scoring overwrites llama.cpp's logits buffer, so this returns a copy of
         ``logits`` that the hook must edit and return instead."""
         saved = np.array(logits, copy=True)
-        cached = self._doc.tokens
-        key = (len(cached), hash(tuple(cached)),
-               tuple(tuple(branch) for branch in branches), enders is not None)
-        known = self._scored.get(key)
-        if known is not None:  # the same request again (an editor re-asking, no edit)
-            return list(known), saved
-        try:
-            scores = branch_scores(self._h, self.vocab_size, len(cached), saved,
-                                   branches, enders)
-        except GenerationError as error:
-            _log.warning("could not score candidate continuations: %s", error)
-            return None, saved
-        self._scored.put(key, tuple(scores))
-        return scores, saved
+        scores = self._on_branches(
+            self._scored, (tuple(tuple(branch) for branch in branches), enders is not None),
+            lambda position: tuple(branch_scores(self._h, self.vocab_size, position, saved,
+                                                 branches, enders)),
+            "score candidate continuations")
+        return (list(scores) if scores is not None else None), saved
 
     def log_probs_after(self, logits: np.ndarray, tokens: Sequence[int]
                         ) -> tuple[list[np.ndarray] | None, np.ndarray]:
@@ -293,18 +287,30 @@ class ModelRuntime:
         score_continuations, only for use inside a logits hook, and it returns the copy of
         ``logits`` the hook must go on with."""
         saved = np.array(logits, copy=True)
-        cached = self._doc.tokens
-        key = (len(cached), hash(tuple(cached)), tuple(tokens))
-        known = self._looked_ahead.get(key)
-        if known is not None:
-            return known, saved
-        try:
-            ahead = next_log_probs(self._h, self.vocab_size, len(cached), tokens)
-        except GenerationError as error:
-            _log.warning("could not look one token ahead: %s", error)
-            return None, saved
-        self._looked_ahead.put(key, ahead)
+        ahead = self._on_branches(
+            self._looked_ahead, (tuple(tokens),),
+            lambda position: next_log_probs(self._h, self.vocab_size, position, tokens),
+            "look one token ahead")
         return ahead, saved
+
+    def _on_branches(self, cache: LruCache[tuple[object, ...], _Result],
+                     request: tuple[object, ...], evaluate: Callable[[int], _Result],
+                     what: str) -> _Result | None:
+        """`evaluate(next position)` on branch sequences of the cached document, remembered
+        per (document, request): the same request again (an editor re-asking, no edit) is
+        free. None when llama.cpp could not evaluate it."""
+        cached = self._doc.tokens
+        key = (len(cached), hash(tuple(cached)), *request)
+        known = cache.get(key)
+        if known is not None:
+            return known
+        try:
+            result = evaluate(len(cached))
+        except GenerationError as error:
+            _log.warning("could not %s: %s", what, error)
+            return None
+        cache.put(key, result)
+        return result
 
     def generate(
         self,
