@@ -20,14 +20,16 @@ from decoding.vocab_trie import TokenMask
 _FRAGMENT = re.compile(r" ?[A-Za-z_][A-Za-z0-9_]*$")
 _BLANK_LINE = re.compile(r"\n[ \t]*$")
 _MEMBER = re.compile(r"(?<=[A-Za-z0-9_)\]])\.[A-Za-z_]?[A-Za-z0-9_]*$")
+_CONTINUED_MEMBER = re.compile(r"\n[ \t]*(\.[A-Za-z_]?[A-Za-z0-9_]*)$")  # chained call
 _NUMBER_END = re.compile(r"(?<![A-Za-z0-9_])[0-9][A-Za-z0-9_]*$")  # `1.`, `0x1f.` are numbers
 _LAST_CHAR = chr(0x10FFFF)  # sorts after every text that starts with a given one
 
 
 def healing_fragment(prefix: str) -> str:
-    """The text to remove from the end of the prompt: the member being typed with its dot
-    (vocabularies spell `._` and `.__` as one token, so a prompt ending in `self.` hides
-    `self._pool` and `super().__init__` from the model), the identifier being typed, with
+    """The text to remove from the end of the prompt: the member being typed with its dot,
+    also where the dot starts a line continuing a chained call (vocabularies spell `._` and
+    `.__` as one token, so a prompt ending in `self.` hides `self._pool` and
+    `super().__init__` from the model), the identifier being typed, with
     the single space before it (BPE vocabularies spell ` name` as one token), or the line
     break and indentation of a blank cursor line (some vocabularies merge a newline with the
     indentation that follows it)."""
@@ -37,6 +39,9 @@ def healing_fragment(prefix: str) -> str:
     member = _MEMBER.search(prefix)
     if member is not None and not _NUMBER_END.search(prefix, 0, member.start()):
         return member.group(0)
+    continued = _CONTINUED_MEMBER.search(prefix)
+    if continued is not None:
+        return continued.group(1)
     match = _FRAGMENT.search(prefix)
     if match is None:
         return ""

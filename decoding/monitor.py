@@ -80,7 +80,7 @@ class Monitor:
         evaluated instead of after it."""
         text = self.prefix + (self.healed if self._dot_pending else "")
         line_start = text.rfind("\n") + 1
-        position = detect_position(text[line_start:])
+        position = _position_at(text, line_start, text[line_start:])
         if position is None:
             return
         head = text[: line_start + position.column]
@@ -110,8 +110,8 @@ class Monitor:
         line = text[line_start:]
         if self._dot_pending:
             self._dot_pending = False
-            return self._before_dot(text, line, logits)
-        position = detect_position(line)
+            return self._before_dot(text, line_start, line, logits)
+        position = _position_at(text, line_start, line)
         if position is None:
             self.stats.free_steps += 1
             self._guard_dotted_access(text, line, logits)
@@ -124,12 +124,13 @@ class Monitor:
             return None
         return self._constrain(position, line_number, legal, logits)
 
-    def _before_dot(self, text: str, line: str, logits: np.ndarray) -> np.ndarray | None:
+    def _before_dot(self, text: str, line_start: int, line: str,
+                    logits: np.ndarray) -> np.ndarray | None:
         """The first step after healing took `.` (and any typed member characters) off a
         prompt ending in `receiver.`: the model may now write the dot together with the
         member's first characters, as its vocabulary spells them (`._`, `.__`); only first
         tokens of legal members spelled that way are allowed."""
-        position = detect_position(line + self.healed)
+        position = _position_at(text, line_start, line + self.healed)
         if position is None or position.kind != "member":
             return None
         legal = self._legal_for(position, text + ".", self.prefix_line)
@@ -143,20 +144,26 @@ class Monitor:
             return None
         self.mask.apply(logits, allowed)
         self.stats.constrained_steps += 1
+        bonus = self._first_token_bonus(legal, position.partial)
+        if self.stats.rescored < MAX_RESCORES_PER_GENERATION:
+            # whole-name choice adds the legal set's bonuses itself, once, as its prior
+            plan, logits = self.chooser.from_dot(position, self.prefix_line, legal, logits,
+                                                 self._seen_tokens, bonus)
+            if plan is not None:
+                return self._follow(plan, logits)
+        for token, amount in bonus.items():
+            logits[token] += amount  # -inf (masked) stays -inf
+        return logits  # greedy: the member is chosen once its first token is written
+
+    def _first_token_bonus(self, legal: LegalSet, partial: str) -> dict[int, float]:
+        """The legal set's bonuses on the first tokens of favoured members spelled with their
+        dot (`._` for a favoured private name), the largest where names share a token."""
         bonus: dict[int, float] = {}
         for name, amount in favoured(legal).items():
             spelling = self.vocabulary.spelling("." + name)
-            if amount > 0 and spelling and name.startswith(position.partial):
+            if amount > 0 and spelling and name.startswith(partial):
                 bonus[spelling[0][0]] = max(bonus.get(spelling[0][0], 0.0), amount)
-        for token, amount in bonus.items():
-            logits[token] += amount  # -inf (masked) stays -inf
-        if self.stats.rescored >= MAX_RESCORES_PER_GENERATION:
-            return None
-        plan, logits = self.chooser.from_dot(position, self.prefix_line, legal, logits,
-                                             self._seen_tokens)
-        if plan is None:
-            return logits  # greedy: the member is chosen once its first token is written
-        return self._follow(plan, logits)
+        return bonus
 
     def _legal_for(self, position: IdentifierPosition, head: str,
                    line_number: int) -> LegalSet | None:
@@ -198,14 +205,17 @@ class Monitor:
         self.stats.constrained_steps += 1
         if planned is not None:
             return None
-        self._rank(position, legal, partial, logits)
-        self._prefer_replacements(legal, partial, logits)
         if (position.kind in RESCORED_KINDS
                 and (not partial or self._last_piece == "." + partial)
                 and self.stats.rescored < MAX_RESCORES_PER_GENERATION):
-            return self._follow(*self.chooser.after_first_token(
-                position, line_number, legal, logits, self._seen_tokens))
-        return None
+            # scored on the model's own logits: the chooser adds the bonuses as its prior
+            plan, logits = self.chooser.after_first_token(position, line_number, legal,
+                                                          logits, self._seen_tokens)
+            if plan is not None:
+                return self._follow(plan, logits)
+        self._rank(position, legal, partial, logits)
+        self._prefer_replacements(legal, partial, logits)
+        return logits
 
     def _follow(self, plan: NamePlan | None, logits: np.ndarray) -> np.ndarray:
         """Allow only the first token of the chosen name (the plan does the rest)."""
@@ -317,3 +327,9 @@ class Monitor:
         if legal is not None:
             logits[np.setdiff1d(dot_ident, self._dot_firsts(legal, ""))] = -np.inf
 
+
+def _position_at(text: str, line_start: int, line: str) -> IdentifierPosition | None:
+    """The identifier position at the end of `line`, which starts at `line_start` in `text`
+    (the text above is only sliced for a line continuing a chained call)."""
+    above = text[:line_start] if line.lstrip().startswith(".") else ""
+    return detect_position(line, above)

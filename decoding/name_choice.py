@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -67,7 +66,6 @@ class MonitorStats:
     dead_ends: int = 0
     mask_seconds: float = 0.0  # everything in the hook, analysis included
     analysis_seconds: float = 0.0  # of which: computing legal sets (index, pyright, parsing)
-    sources: Counter[str] = field(default_factory=Counter)
     rescored: int = 0  # positions whose name was chosen by whole-name scoring
     scoring_seconds: float = 0.0  # of mask_seconds: evaluating candidate names on the model
 
@@ -100,12 +98,14 @@ class NameChooser:
                           position.partial)
 
     def from_dot(self, position: IdentifierPosition, line_number: int, legal: LegalSet,
-                 logits: np.ndarray, start: int) -> tuple[NamePlan | None, np.ndarray]:
+                 logits: np.ndarray, start: int, bonus: dict[int, float]
+                 ) -> tuple[NamePlan | None, np.ndarray]:
         """Choose a member before its dot is written (healing took it off the prompt): every
         legal name whose first token is in contention competes (`.` `prepare` `_headers`
-        against `._` `pool`). Names spelled with more than one token are pre-ranked by their
-        first two tokens, the second read one token ahead, so that names sharing the first
-        token are not told apart by the prior alone."""
+        against `._` `pool`), a first token's contention judged with `bonus` (the largest
+        prior among the names it starts). Names spelled with more than one token are
+        pre-ranked by their first two tokens, the second read one token ahead, so that names
+        sharing the first token are not told apart by the prior alone."""
         if self.scorer is None or self.look_ahead is None:
             return None, logits
         spellings: dict[str, Spelling] = {}
@@ -113,7 +113,8 @@ class NameChooser:
             spelling = self.vocabulary.spelling("." + name)
             if spelling and np.isfinite(logits[spelling[0][0]]):
                 spellings[name] = spelling
-        contenders = _contenders({spelling[0][0] for spelling in spellings.values()}, logits)
+        contenders = _contenders({spelling[0][0] for spelling in spellings.values()},
+                                 logits, bonus)
         if len(contenders) == 1:  # written now, the name is chosen after it (no look-ahead)
             only(logits, contenders[0])  # not `.__` for an unwanted dunder
         if len(contenders) < 2:
@@ -199,13 +200,16 @@ def only(logits: np.ndarray, token: int) -> None:
     logits[token] = keep
 
 
-def _contenders(firsts: set[int], logits: np.ndarray) -> list[int]:
+def _contenders(firsts: set[int], logits: np.ndarray, bonus: dict[int, float]) -> list[int]:
     """The first tokens close enough to the best to compete, best first."""
-    ranked = sorted(firsts, key=lambda token: -float(logits[token]))[:MAX_CONTENDERS]
+    def score(token: int) -> float:
+        return float(logits[token]) + bonus.get(token, 0.0)
+
+    ranked = sorted(firsts, key=lambda token: -score(token))[:MAX_CONTENDERS]
     if not ranked:
         return []
-    floor = float(logits[ranked[0]]) - CONTENTION_MARGIN
-    return [token for token in ranked if float(logits[token]) >= floor]
+    floor = score(ranked[0]) - CONTENTION_MARGIN
+    return [token for token in ranked if score(token) >= floor]
 
 
 def candidate_names(legal: LegalSet, partial: str) -> list[str]:

@@ -29,14 +29,17 @@ KEYWORDS: frozenset[str] = frozenset(keyword.kwlist) | frozenset(keyword.softkwl
 class IdentifierPosition:
     kind: str  # member | import_module | from_module | from_name | argument | name
     partial: str  # identifier characters already written at this position
-    receiver: str | None = None  # member: the expression before the dot
+    receiver: str | None = None  # member: the expression before the dot ("": on a line above)
     module: str | None = None  # import_module / from_module: dotted package so far
     callee: str | None = None  # argument: the called expression
     column: int = 0  # where the identifier starts on the line (UTF-16 agnostic: str index)
 
 
-def detect_position(line: str) -> IdentifierPosition | None:
-    """The identifier position at the end of `line` (the cursor line up to the cursor)."""
+def detect_position(line: str, above: str = "") -> IdentifierPosition | None:
+    """The identifier position at the end of `line` (the cursor line up to the cursor).
+    `above`, the text before the line, is only read when the line starts with a dot: a
+    chained call continued on a new line (`Text("a")` / `    .join(...)`), whose member
+    position has the receiver "" (its expression ends an earlier line)."""
     if _in_string_or_comment(line):
         return None
     partial_match = _PARTIAL.search(line)
@@ -50,6 +53,8 @@ def detect_position(line: str) -> IdentifierPosition | None:
     receiver = receiver_expression(line)
     if receiver is not None:
         return IdentifierPosition("member", partial, receiver=receiver, column=column)
+    if before.strip() == "." and _ends_expression(above):
+        return IdentifierPosition("member", partial, receiver="", column=column)
     if before.rstrip().endswith(".") or before.endswith("@"):
         return None
     call = _open_call(before)
@@ -128,6 +133,13 @@ def _is_load_context(before: str) -> bool:
     if last_word is not None and last_word.group(1) in _LOAD_KEYWORDS:
         return True
     return stripped.endswith(_LOAD_OPERATORS) and not stripped.endswith(("->", ":="))
+
+
+def _ends_expression(text: str) -> bool:
+    """Whether `text` ends in something a member access can follow: a name, a closing
+    bracket, a string, or a backslash continuation."""
+    stripped = text.rstrip()
+    return bool(stripped) and (stripped[-1].isalnum() or stripped[-1] in "_)]}'\"\\")
 
 
 def _open_brackets(text: str) -> bool:

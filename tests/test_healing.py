@@ -19,6 +19,9 @@ from decoding.runtime import ModelRuntime
     ("    x = 0x1f.", ""),
     ("    x = ...", ""),
     ("from .", ""),
+    ("    rows = (\n        Table()\n        .", "."),  # a chained call on a new line
+    ("    rows = (\n        Table()\n        .add_r", ".add_r"),
+    ("    rows = (\n        ...", ""),
     ("    return ch", " ch"),
     ("    ch", "ch"),
     ("x", "x"),

@@ -495,3 +495,19 @@ def test_a_hasattr_guard_makes_the_checked_name_legal(completer: Completer,
     finally:
         index.close_buffer(rel)
         completer.close_document(shop_root, rel)
+
+
+@pytest.mark.parametrize(("intended", "passes"), [
+    (".apply_discount(\"x\")\n    )", True),
+    (".discounted(\"x\")\n    )", False),
+])
+def test_a_chained_call_continued_on_a_new_line_is_constrained(
+        completer: Completer, shop_root: Path, teacher: Teacher, intended: str,
+        passes: bool) -> None:
+    """`(cart` / `.member`: the receiver ends the line above; pyright knows its members."""
+    prefix = body_prefix(shop_root) + "price = (\n        cart\n        "
+    monitor = monitor_at(completer, shop_root, prefix)
+    written = teacher.run(monitor, intended)
+    assert (written == intended) is passes
+    assert written.startswith(".")
+    assert monitor.provider.sources["pyright"] > 0
