@@ -126,6 +126,8 @@ class LegalSetProvider:
         if _may_define_attribute(position, text):
             return None
         receiver = self.resolver.resolve(self.module, text, line, column)
+        if receiver is not None and receiver.dynamic:
+            return None  # any name may have been set on it (pyright does not know either)
         legal: LegalSet | None
         if receiver is not None and receiver.known and receiver.complete:
             extra = (MODULE_ATTRIBUTES if receiver.kind == "module" else OBJECT_ATTRIBUTES

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from index.lookups import SymbolLookup
-from index.models import Symbol, SymbolKind
+from index.models import DYNAMIC_ATTRIBUTES, Symbol, SymbolKind
 from index.parsing import named_children, parse, text, with_placeholder_line
 
 _IDENT_TAIL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
@@ -30,6 +30,7 @@ class Receiver:
     expression: str = ""
     members: list[Symbol] = field(default_factory=list)
     complete: bool = False  # every member is known (no external bases, no __getattr__)
+    dynamic: bool = False  # instances get attributes set by computed names (`setattr`)
     enclosing: bool = False  # `self`/`cls` of the class the cursor is in
 
     @property
@@ -210,6 +211,8 @@ class ReceiverResolver:
         complete = not dynamic and not self.lookup.unresolved_bases(qualname)
         if kind == "class":
             members = [m for m in members if "instance" not in m.decorators]
+        elif any(DYNAMIC_ATTRIBUTES in m.decorators for m in members):
+            return Receiver(kind, qualname, members=members, dynamic=True)
         return Receiver(kind, qualname, members=members, complete=complete)
 
     def _module_receiver(self, module: str) -> Receiver:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# Decorator of the `__dict__` member the index adds to a class whose instances get attributes
+# nobody can list statically (`setattr(self, name, value)`, `self.__dict__.update(...)`).
+DYNAMIC_ATTRIBUTES = "dynamic-attributes"
+
 
 class SymbolKind(StrEnum):
     MODULE = "module"

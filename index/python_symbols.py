@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from index.deprecations import deprecation_for_definition
-from index.models import Parameter, ParamKind, Symbol, SymbolKind
+from index.models import DYNAMIC_ATTRIBUTES, Parameter, ParamKind, Symbol, SymbolKind
 from index.parsing import docstring_of, named_children, parse, string_literal_value, text
 
 MAX_VALUE_CHARS = 80
+_DICT_WRITES = ("self.__dict__.update", "vars(self).update", "self.__dict__.setdefault")
 _CONTAINER_STATEMENTS = ("if_statement", "try_statement", "with_statement", "else_clause",
                          "elif_clause", "except_clause", "finally_clause", "block")
 _FIELD_DECORATORS = ("dataclass", "dataclasses.dataclass", "attr.s", "attrs.define", "define",
@@ -53,6 +54,7 @@ class _Extractor:
         self.module = module
         self.package = module if is_package else module.rpartition(".")[0]
         self.result = result
+        self._dynamic_classes: set[str] = set()
 
     def add(self, **kwargs: object) -> Symbol:
         symbol = Symbol(module=self.module, path=self.path, **kwargs)  # type: ignore[arg-type]
@@ -157,9 +159,14 @@ class _Extractor:
         # `self.x = x` where the parameter `x` is annotated: the attribute has that type.
         annotated = {p.name: p.annotation for p in params if p.annotation}
         for node in _walk_without_nested_scopes(body):
+            if node.type == "call":
+                self.collect_dynamic_attributes(node, class_qualname)
             if node.type != "assignment":
                 continue
             left = node.child_by_field_name("left")
+            if left is not None and left.type == "subscript" \
+                    and text(left.child_by_field_name("value")) == "self.__dict__":
+                self.mark_dynamic(class_qualname, node)
             if left is None:
                 continue
             right = text(node.child_by_field_name("right"))
@@ -171,6 +178,35 @@ class _Extractor:
                          value=_short(right) or None,
                          line=node.start_point[0], end_line=node.end_point[0],
                          decorators=["instance"])
+
+    def collect_dynamic_attributes(self, call: Node, class_qualname: str) -> None:
+        """`setattr(self, "name", v)` defines `name`; with a computed name, or a write to
+        `self.__dict__`, the class's instances have attributes nobody can list."""
+        function = text(call.child_by_field_name("function"))
+        arguments = call.child_by_field_name("arguments")
+        if function in _DICT_WRITES:
+            self.mark_dynamic(class_qualname, call)
+            return
+        if function != "setattr" or arguments is None:
+            return
+        args = list(named_children(arguments))
+        if len(args) < 2 or text(args[0]) != "self":
+            return
+        name = string_literal_value(args[1])
+        if name is None or not name.isidentifier():
+            self.mark_dynamic(class_qualname, call)
+            return
+        self.add(qualname=f"{class_qualname}.{name}", name=name, kind=SymbolKind.ATTRIBUTE,
+                 parent=class_qualname, line=call.start_point[0],
+                 end_line=call.end_point[0], decorators=["instance"])
+
+    def mark_dynamic(self, class_qualname: str, node: Node) -> None:
+        if class_qualname in self._dynamic_classes:
+            return
+        self._dynamic_classes.add(class_qualname)
+        self.add(qualname=f"{class_qualname}.__dict__", name="__dict__",
+                 kind=SymbolKind.ATTRIBUTE, parent=class_qualname, line=node.start_point[0],
+                 end_line=node.end_point[0], decorators=["instance", DYNAMIC_ATTRIBUTES])
 
     def visit_import(self, node: Node, parent: str) -> None:
         line = {"line": node.start_point[0], "end_line": node.end_point[0]}

@@ -91,6 +91,38 @@ def test_class_attributes_fields_slots_and_instance_attributes(shop: WorkspaceIn
     assert {"items", "owner", "add_item", "total", "add", "apply_discount"} <= set(cart)
 
 
+DYNAMIC_SOURCE = b"""
+class Options:
+    def __init__(self, **settings):
+        for key, value in settings.items():
+            setattr(self, key, value)
+
+class Record:
+    def load(self, row):
+        self.__dict__.update(row)
+
+class Point:
+    def __init__(self):
+        setattr(self, "x", 0)
+        self.y = 1
+"""
+
+
+def test_setattr_defines_attributes_or_marks_the_class_dynamic() -> None:
+    from index.models import DYNAMIC_ATTRIBUTES
+    from index.python_symbols import extract_module
+
+    symbols = extract_module(DYNAMIC_SOURCE, "m.py", "m").symbols
+    members: dict[str, dict[str, list[str]]] = {}
+    for symbol in symbols:
+        if symbol.parent in ("m.Options", "m.Record", "m.Point"):
+            members.setdefault(symbol.parent, {})[symbol.name] = symbol.decorators
+    assert DYNAMIC_ATTRIBUTES in members["m.Options"]["__dict__"]  # a computed name
+    assert DYNAMIC_ATTRIBUTES in members["m.Record"]["__dict__"]
+    assert {"x", "y"} <= set(members["m.Point"])  # a literal name is just an attribute
+    assert "__dict__" not in members["m.Point"]
+
+
 def test_inherited_members_in_mro_order(shop: WorkspaceIndex) -> None:
     members = shop.lookup.class_members("shop.models.Cart")
     member_names = names(members)

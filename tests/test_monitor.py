@@ -511,3 +511,42 @@ def test_a_chained_call_continued_on_a_new_line_is_constrained(
     assert (written == intended) is passes
     assert written.startswith(".")
     assert monitor.provider.sources["pyright"] > 0
+
+
+DYNAMIC_HEAD = ("class Options:\n    def __init__(self, **settings):\n"
+                "        for key, value in settings.items():\n"
+                "            setattr(self, key, value)\n\n\n"
+                "class Point:\n    def __init__(self):\n        setattr(self, 'x', 0)\n\n\n"
+                "def main():\n")
+
+
+@pytest.mark.parametrize(("body", "legal_names"), [
+    ("    opts = Options(verbose=True)\n    opts.", None),  # any name may have been set
+    ("    point = Point()\n    point.", {"x"}),
+])
+def test_attributes_set_by_setattr(completer: Completer, shop_root: Path, body: str,
+                                   legal_names: set[str] | None) -> None:
+    from decoding.positions import detect_position
+
+    head = DYNAMIC_HEAD + body
+    rel = "shop/options.py"
+    index = completer.registry.get(shop_root)
+    module, _ = module_name(index.root, rel)
+    lines = head.split("\n")
+    request = CompletionRequest(shop_root, rel, head, len(lines) - 1, len(lines[-1]),
+                                "grounded")
+    position = detect_position(lines[-1])
+    assert position is not None
+    try:
+        index.set_buffer(rel, head)
+        monitor = completer.build_monitor(index, module, request, head, type_blind=False,
+                                          rescore=False)
+        legal = monitor.provider.legal_for(position, head, len(lines) - 1)
+        if legal_names is None:
+            assert legal is None
+        else:
+            assert legal is not None and legal_names <= legal.names
+            assert "verbose" not in legal.names
+    finally:
+        index.close_buffer(rel)
+        completer.close_document(shop_root, rel)
