@@ -41,7 +41,11 @@ def detect_position(line: str, above: str = "") -> IdentifierPosition | None:
     chained call continued on a new line (`Text("a")` / `    .join(...)`), whose member
     position has the receiver "" (its expression ends an earlier line)."""
     if _in_string_or_comment(line):
-        return None
+        field = fstring_field(line)
+        if field is None:
+            return None
+        # the expression of an f-string's replacement field, at its own columns
+        return detect_position(" " * field + line[field:], above)
     partial_match = _PARTIAL.search(line)
     partial = partial_match.group(0) if partial_match else ""
     before = line[: len(line) - len(partial)]
@@ -150,6 +154,66 @@ def _open_brackets(text: str) -> bool:
         elif char in ")]}":
             depth = max(0, depth - 1)
     return depth > 0
+
+
+def fstring_field(line: str) -> int | None:
+    """Where the expression starts when `line` ends inside an f-string's replacement field
+    (`f"total: {cart.` → the index after `{`); None anywhere else, including a field's format
+    spec (`{x:>10`) and a nested string in the field."""
+    quote: str | None = None
+    is_f = raw = False
+    field: int | None = None  # start of the open field's expression
+    depth = 0  # brackets open inside the field
+    index = 0
+    while index < len(line):
+        char = line[index]
+        if quote is None:
+            if char == "#":
+                return None
+            if char in "'\"":
+                start = index
+                while start > 0 and line[start - 1].isalpha():
+                    start -= 1
+                letters = line[start:index].lower()
+                is_f = "f" in letters and len(letters) <= 2 and set(letters) <= set("rfb")
+                raw = "r" in letters
+                triple = line[index:index + 3]
+                quote = triple if triple in ('"""', "'''") else char
+                index += len(quote)
+                continue
+        elif field is not None:
+            if char in "'\"":  # a string inside the field's expression: skip it
+                end = line.find(char, index + 1)
+                if end < 0:
+                    return None
+                index = end
+            elif char in "([{":
+                depth += 1
+            elif char in ")]}":
+                if depth == 0:
+                    field = None
+                else:
+                    depth -= 1
+            elif char in ":!" and depth == 0 and line[index:index + 2] != "!=":
+                field = None  # conversion or format spec: no longer the expression
+                depth = -1
+        elif depth == -1:  # inside a format spec until its closing brace
+            if char == "}":
+                depth = 0
+        elif char == "\\" and not raw:
+            index += 2
+            continue
+        elif line.startswith(quote, index):
+            index += len(quote)
+            quote = None
+            continue
+        elif is_f and char == "{":
+            if line.startswith("{{", index):
+                index += 2
+                continue
+            field, depth = index + 1, 0
+        index += 1
+    return field if quote is not None else None
 
 
 def _in_string_or_comment(line: str) -> bool:

@@ -24,6 +24,8 @@ MAX_PARSES = 12
 SHORT_LINE = 8  # a repeated suffix line shorter than this needs more evidence than itself
 _COMPOUND = re.compile(
     r"(?:async\s+)?(?:def|class|if|elif|else|for|while|try|except|finally|with|match|case)\b")
+# Block headers that take an expression and end in a colon once written (not `else:`).
+_HEADER = re.compile(r"(?:async\s+)?(?:if|elif|for|while|with|except|match|case)\b")
 _DEFINITION = re.compile(r"(?:async\s+def|def|class)\b|@")
 _WORD_OR_CHAR = re.compile(r"\w+|\S")
 _LOOP = re.compile(r"(.{6,60}?)\1\1", re.DOTALL)
@@ -277,7 +279,7 @@ def _baseline(ctx: CompletionContext) -> tuple[str, list[syntax.Span], bool]:
     info = _analyze(ctx)
     after = syntax.suffix_window(ctx.suffix)
     closers = _closers(info, "", after)
-    tail = _block_placeholder(info.window_before + closers, after)
+    tail = _block_placeholder(info.window_before + closers, after, len(info.window_before))
     spans = syntax.error_spans((info.window_before + closers + tail + after).encode())
     cursor = len(info.window_before.encode())
     return after, spans, any(start < cursor < end for start, end in spans)
@@ -292,10 +294,12 @@ def _closers(info: _Info, text: str, after: str) -> str:
     return "".join(PAIRS[char] for char, offset in reversed(scanner.stack) if offset < 0)
 
 
-def _block_placeholder(before: str, after: str) -> str:
+def _block_placeholder(before: str, after: str, cursor: int) -> str:
     """When nothing follows the cursor (a buffer cut at the cursor), a stand-in body for a
     trailing decorator or block header, so that `@app.route("/")` or `if ready:` at the end
-    of the text is not judged a syntax error for lacking what the user has yet to write."""
+    of the text is not judged a syntax error for lacking what the user has yet to write; the
+    header the cursor is in (`if cart.ready`, maybe continued over lines) gets its colon
+    too. `cursor`: the cursor's offset in `before`."""
     if after.strip():
         return ""
     last = before.rstrip().rsplit("\n", 1)[-1]
@@ -304,7 +308,23 @@ def _block_placeholder(before: str, after: str) -> str:
         return f"\n{indent}def _placeholder(): pass\n"
     if last.rstrip().endswith(":") and not last.lstrip().startswith("#"):
         return f"\n{indent}    pass\n"
+    start = _statement_start(before)
+    header = _line_at(before, start)
+    if start <= cursor and _HEADER.match(header.lstrip()) and not last.endswith("\\"):
+        header_indent = header[: len(header) - len(header.lstrip())]
+        return f":\n{header_indent}    pass\n"
     return ""
+
+
+def _statement_start(text: str) -> int:
+    """Where the logical line that `text` ends in starts (backslash continuations and open
+    brackets joined)."""
+    scanner = BracketScanner(comments=True)
+    start = 0
+    for kind, at, _ in scanner.events(text):
+        if kind == "newline" and not scanner.stack:
+            start = at + 1
+    return start
 
 
 def _longest_valid(ctx: CompletionContext, info: _Info, text: str) -> str:
@@ -352,7 +372,8 @@ def _problem(ctx: CompletionContext, info: _Info, text: str) -> int | None:
     encoded = text.encode()
     end = start + len(encoded)
     closers = _closers(info, text, after)
-    tail = _block_placeholder(info.window_before + text + closers, after)
+    tail = _block_placeholder(info.window_before + text + closers, after,
+                              len(info.window_before))
     spans = syntax.error_spans((info.window_before + text + closers + tail + after).encode())
     if relaxed:
         bad = [first for first, _ in spans if start <= first < end]

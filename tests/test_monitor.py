@@ -550,3 +550,16 @@ def test_attributes_set_by_setattr(completer: Completer, shop_root: Path, body: 
     finally:
         index.close_buffer(rel)
         completer.close_document(shop_root, rel)
+
+
+@pytest.mark.parametrize(("intended", "passes"), [
+    ('total()}")\n', True),
+    ('grand_total}")\n', False),
+])
+def test_a_member_inside_an_f_string_field_is_constrained(
+        completer: Completer, shop_root: Path, teacher: Teacher, intended: str,
+        passes: bool) -> None:
+    monitor = monitor_at(completer, shop_root, body_prefix(shop_root) + 'print(f"due: {cart.')
+    written = teacher.run(monitor, intended)
+    assert (written == intended) is passes
+    assert monitor.stats.constrained_steps > 0

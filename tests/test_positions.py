@@ -41,3 +41,29 @@ def test_a_leading_dot_without_an_expression_above_is_no_member_position(
         line: str, above: str) -> None:
     position = detect_position(line, above)
     assert position is None or position.kind != "member"
+
+
+@pytest.mark.parametrize(("line", "receiver", "partial"), [
+    ('    msg = f"total: {cart.', "cart", ""),
+    ('    msg = f"total: {cart.ad', "cart", "ad"),
+    ("    x = rf'{a!r} {cart.", "cart", ""),
+    ('    x = f"{fn(cart.', "cart", ""),
+    ('    x = f"{a}" + f"{items[0].', "items[0]", ""),
+])
+def test_a_member_in_an_f_string_field_is_a_member_position(line: str, receiver: str,
+                                                            partial: str) -> None:
+    position = detect_position(line)
+    assert position is not None and position.kind == "member"
+    assert (position.receiver, position.partial) == (receiver, partial)
+    assert line[: position.column].endswith(receiver + ".")
+
+
+@pytest.mark.parametrize("line", [
+    '    x = "{cart.',  # not an f-string
+    '    x = f"{{cart.',  # an escaped brace
+    '    x = f"{width:>{cart.',  # inside the format spec... its nested field is not read
+    '    x = f"{cart.total} and cart.',  # after the field closed
+    '    # f"{cart.',
+])
+def test_no_member_position_in_plain_string_text(line: str) -> None:
+    assert detect_position(line) is None

@@ -280,6 +280,24 @@ def test_trailing_block_header_at_the_end_of_the_buffer_is_kept() -> None:
     assert postprocess(ctx, "ready:\n") == "ready:"
 
 
+@pytest.mark.parametrize(("prefix", "raw", "expected"), [
+    # the model forgot the colon: the header's expression is kept, the user adds the colon
+    ("def f(self):\n    if self.", "is_in(value)\n        return 1", "is_in(value)"),
+    # generation ran out inside a condition continued over backslash lines
+    ("def f(self):\n    if a or \\\n            self.",
+     "is_in(value) or \\\n            self.is_in(", "is_in(value)"),
+    ("def f(self):\n    while (a and\n           self.", "ready()", "ready()"),
+])
+def test_the_header_being_written_at_the_end_of_the_buffer_is_kept(
+        prefix: str, raw: str, expected: str) -> None:
+    assert postprocess(CompletionContext(prefix=prefix, suffix=""), raw) == expected
+
+
+def test_a_header_the_completion_starts_itself_needs_its_colon() -> None:
+    ctx = CompletionContext(prefix="def f(self):\n    ", suffix="")
+    assert postprocess(ctx, "x = 1\n    if y", multiline=True) == "x = 1"
+
+
 def test_top_level_statements_stop_at_a_blank_line() -> None:
     ctx = CompletionContext(prefix="x = 1\n", suffix="")
     assert postprocess(ctx, "y = 2\nz = 3\n\nprint(y)\n", multiline=True) == "y = 2\nz = 3"
