@@ -40,8 +40,8 @@ def detect_position(line: str, above: str = "") -> IdentifierPosition | None:
     `above`, the text before the line, is only read when the line starts with a dot: a
     chained call continued on a new line (`Text("a")` / `    .join(...)`), whose member
     position has the receiver "" (its expression ends an earlier line)."""
-    if _in_string_or_comment(line):
-        field = fstring_field(line)
+    in_text, field = _scan(line)
+    if in_text:
         if field is None:
             return None
         # the expression of an f-string's replacement field, at its own columns
@@ -156,27 +156,26 @@ def _open_brackets(text: str) -> bool:
     return depth > 0
 
 
-def fstring_field(line: str) -> int | None:
-    """Where the expression starts when `line` ends inside an f-string's replacement field
-    (`f"total: {cart.` → the index after `{`); None anywhere else, including a field's format
-    spec (`{x:>10`) and a nested string in the field."""
+def _scan(line: str) -> tuple[bool, int | None]:
+    """Whether `line` ends inside a string or comment, and where the expression starts when
+    it ends inside an f-string's replacement field (`f"total: {cart.` → the index after
+    `{`; None elsewhere, including a field's format spec and a string nested in it)."""
     quote: str | None = None
-    is_f = raw = False
+    is_f = False
     field: int | None = None  # start of the open field's expression
-    depth = 0  # brackets open inside the field
+    depth = 0  # brackets open inside the field; -1 in its format spec
     index = 0
     while index < len(line):
         char = line[index]
         if quote is None:
             if char == "#":
-                return None
+                return True, None
             if char in "'\"":
                 start = index
                 while start > 0 and line[start - 1].isalpha():
                     start -= 1
                 letters = line[start:index].lower()
                 is_f = "f" in letters and len(letters) <= 2 and set(letters) <= set("rfb")
-                raw = "r" in letters
                 triple = line[index:index + 3]
                 quote = triple if triple in ('"""', "'''") else char
                 index += len(quote)
@@ -185,7 +184,7 @@ def fstring_field(line: str) -> int | None:
             if char in "'\"":  # a string inside the field's expression: skip it
                 end = line.find(char, index + 1)
                 if end < 0:
-                    return None
+                    return True, None
                 index = end
             elif char in "([{":
                 depth += 1
@@ -195,12 +194,11 @@ def fstring_field(line: str) -> int | None:
                 else:
                     depth -= 1
             elif char in ":!" and depth == 0 and line[index:index + 2] != "!=":
-                field = None  # conversion or format spec: no longer the expression
-                depth = -1
-        elif depth == -1:  # inside a format spec until its closing brace
+                field, depth = None, -1  # conversion or format spec: no longer the expression
+        elif depth == -1:
             if char == "}":
                 depth = 0
-        elif char == "\\" and not raw:
+        elif char == "\\":
             index += 2
             continue
         elif line.startswith(quote, index):
@@ -213,28 +211,4 @@ def fstring_field(line: str) -> int | None:
                 continue
             field, depth = index + 1, 0
         index += 1
-    return field if quote is not None else None
-
-
-def _in_string_or_comment(line: str) -> bool:
-    quote: str | None = None
-    index = 0
-    while index < len(line):
-        char = line[index]
-        if quote is None:
-            if char == "#":
-                return True
-            if char in "'\"":
-                triple = line[index:index + 3]
-                quote = triple if triple in ('"""', "'''") else char
-                index += len(quote)
-                continue
-        elif char == "\\":
-            index += 2
-            continue
-        elif line.startswith(quote, index):
-            index += len(quote)
-            quote = None
-            continue
-        index += 1
-    return quote is not None
+    return quote is not None, field if quote is not None else None

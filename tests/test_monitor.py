@@ -18,6 +18,7 @@ import pytest
 
 from decoding.completer import Completer, CompletionRequest, CompletionResult
 from decoding.healing import TokenTexts
+from decoding.legal_sets import LegalSet
 from decoding.monitor import Monitor
 from decoding.name_choice import CONTENTION_MARGIN
 from decoding.runtime import ModelRuntime
@@ -473,28 +474,32 @@ def test_a_hasattr_guard_makes_the_checked_name_legal(completer: Completer,
     """`o` is `bytes | Unknown` after the isinstance branch; pyright's completions list the
     bytes members only, but below `hasattr(o, "seek")` it accepts `o.seek`, and so does
     the monitor. Names nobody checked stay illegal."""
-    from decoding.positions import detect_position
-
     head = ("def size(o):\n    if isinstance(o, str):\n        o = o.encode()\n"
             "    if hasattr(o, 'seek'):\n        o.")
-    rel = "shop/sizes.py"
-    index = completer.registry.get(shop_root)
+    legal = legal_set_at_end(completer, shop_root, "shop/sizes.py", head)
+    assert legal is not None and legal.source == "pyright"
+    assert {"decode", "seek"} <= legal.names and "tell" not in legal.names
+
+
+def legal_set_at_end(completer: Completer, root: Path, rel: str, head: str) -> LegalSet | None:
+    """The monitor's legal set at the end of `head`, opened as the buffer of `rel` (which
+    need not exist), the buffer cut at the cursor."""
+    from decoding.positions import detect_position
+
+    index = completer.registry.get(root)
     module, _ = module_name(index.root, rel)
     lines = head.split("\n")
-    request = CompletionRequest(shop_root, rel, head, len(lines) - 1, len(lines[-1]),
-                                "grounded")
+    request = CompletionRequest(root, rel, head, len(lines) - 1, len(lines[-1]), "grounded")
     position = detect_position(lines[-1])
     assert position is not None
     try:
         index.set_buffer(rel, head)
         monitor = completer.build_monitor(index, module, request, head, type_blind=False,
                                           rescore=False, open_ended=True)
-        legal = monitor.provider.legal_for(position, head, len(lines) - 1)
-        assert legal is not None and legal.source == "pyright"
-        assert {"decode", "seek"} <= legal.names and "tell" not in legal.names
+        return monitor.provider.legal_for(position, head, len(lines) - 1)
     finally:
         index.close_buffer(rel)
-        completer.close_document(shop_root, rel)
+        completer.close_document(root, rel)
 
 
 @pytest.mark.parametrize(("intended", "passes"), [
@@ -526,30 +531,12 @@ DYNAMIC_HEAD = ("class Options:\n    def __init__(self, **settings):\n"
 ])
 def test_attributes_set_by_setattr(completer: Completer, shop_root: Path, body: str,
                                    legal_names: set[str] | None) -> None:
-    from decoding.positions import detect_position
-
-    head = DYNAMIC_HEAD + body
-    rel = "shop/options.py"
-    index = completer.registry.get(shop_root)
-    module, _ = module_name(index.root, rel)
-    lines = head.split("\n")
-    request = CompletionRequest(shop_root, rel, head, len(lines) - 1, len(lines[-1]),
-                                "grounded")
-    position = detect_position(lines[-1])
-    assert position is not None
-    try:
-        index.set_buffer(rel, head)
-        monitor = completer.build_monitor(index, module, request, head, type_blind=False,
-                                          rescore=False)
-        legal = monitor.provider.legal_for(position, head, len(lines) - 1)
-        if legal_names is None:
-            assert legal is None
-        else:
-            assert legal is not None and legal_names <= legal.names
-            assert "verbose" not in legal.names
-    finally:
-        index.close_buffer(rel)
-        completer.close_document(shop_root, rel)
+    legal = legal_set_at_end(completer, shop_root, "shop/options.py", DYNAMIC_HEAD + body)
+    if legal_names is None:
+        assert legal is None
+    else:
+        assert legal is not None and legal_names <= legal.names
+        assert "verbose" not in legal.names
 
 
 @pytest.mark.parametrize(("intended", "passes"), [
