@@ -53,6 +53,7 @@ class _Info:
     fallback_indent: int
     next_lines: tuple[str, ...]  # the next non-blank lines after the cursor's line, stripped
     window_before: str  # parse window: from the enclosing top-level statement to the cursor
+    header_indent: str | None  # the cursor is in a block header (`if self.`): its indent
 
 
 def is_multiline_context(ctx: CompletionContext) -> bool:
@@ -112,7 +113,9 @@ def _analyze(ctx: CompletionContext) -> _Info:
         reserved=_reserved(scanner, line_after), opener=opener,
         multiline=not line_after.strip() and (blank or opener), min_indent=min_indent,
         fallback_indent=_indent(previous) + int(previous.rstrip().endswith(":")),
-        next_lines=_next_lines(ctx.suffix), window_before=tail[window:])
+        next_lines=_next_lines(ctx.suffix), window_before=tail[window:],
+        header_indent=(first_line[: len(first_line) - len(first_line.lstrip())]
+                       if _HEADER.match(first_line.lstrip()) else None))
 
 
 def _reserved(scanner: BracketScanner, line_after: str) -> frozenset[int]:
@@ -279,7 +282,7 @@ def _baseline(ctx: CompletionContext) -> tuple[str, list[syntax.Span], bool]:
     info = _analyze(ctx)
     after = syntax.suffix_window(ctx.suffix)
     closers = _closers(info, "", after)
-    tail = _block_placeholder(info.window_before + closers, after, len(info.window_before))
+    tail = _block_placeholder(info.window_before + closers, after)
     spans = syntax.error_spans((info.window_before + closers + tail + after).encode())
     cursor = len(info.window_before.encode())
     return after, spans, any(start < cursor < end for start, end in spans)
@@ -294,12 +297,10 @@ def _closers(info: _Info, text: str, after: str) -> str:
     return "".join(PAIRS[char] for char, offset in reversed(scanner.stack) if offset < 0)
 
 
-def _block_placeholder(before: str, after: str, cursor: int) -> str:
+def _block_placeholder(before: str, after: str) -> str:
     """When nothing follows the cursor (a buffer cut at the cursor), a stand-in body for a
     trailing decorator or block header, so that `@app.route("/")` or `if ready:` at the end
-    of the text is not judged a syntax error for lacking what the user has yet to write; the
-    header the cursor is in (`if cart.ready`, maybe continued over lines) gets its colon
-    too. `cursor`: the cursor's offset in `before`."""
+    of the text is not judged a syntax error for lacking what the user has yet to write."""
     if after.strip():
         return ""
     last = before.rstrip().rsplit("\n", 1)[-1]
@@ -308,23 +309,21 @@ def _block_placeholder(before: str, after: str, cursor: int) -> str:
         return f"\n{indent}def _placeholder(): pass\n"
     if last.rstrip().endswith(":") and not last.lstrip().startswith("#"):
         return f"\n{indent}    pass\n"
-    start = _statement_start(before)
-    header = _line_at(before, start)
-    if start <= cursor and _HEADER.match(header.lstrip()) and not last.endswith("\\"):
-        header_indent = header[: len(header) - len(header.lstrip())]
-        return f":\n{header_indent}    pass\n"
     return ""
 
 
-def _statement_start(text: str) -> int:
-    """Where the logical line that `text` ends in starts (backslash continuations and open
-    brackets joined)."""
-    scanner = BracketScanner(comments=True)
-    start = 0
-    for kind, at, _ in scanner.events(text):
+def _header_placeholder(info: _Info, text: str, after: str) -> str | None:
+    """When nothing follows the cursor and the block header it is in (`if self.`, maybe
+    continued over lines) is still open after `text`, a stand-in colon and body: a
+    completion that stops inside the condition (max tokens, a forgotten colon) is judged
+    like one the user will finish. None otherwise."""
+    if after.strip() or info.header_indent is None or text.rstrip().endswith("\\"):
+        return None
+    scanner = info.scanner.copy()
+    for kind, _, _ in scanner.events(text):
         if kind == "newline" and not scanner.stack:
-            start = at + 1
-    return start
+            return None  # the completion ended the header's logical line
+    return f":\n{info.header_indent}    pass\n"
 
 
 def _longest_valid(ctx: CompletionContext, info: _Info, text: str) -> str:
@@ -372,17 +371,26 @@ def _problem(ctx: CompletionContext, info: _Info, text: str) -> int | None:
     encoded = text.encode()
     end = start + len(encoded)
     closers = _closers(info, text, after)
-    tail = _block_placeholder(info.window_before + text + closers, after,
-                              len(info.window_before))
-    spans = syntax.error_spans((info.window_before + text + closers + tail + after).encode())
-    if relaxed:
-        bad = [first for first, _ in spans if start <= first < end]
-    else:
-        bad = [first for first, last in spans
-               if (first < end and last > start) or (first == last and start <= first <= end)]
-    if bad:
-        return len(encoded[: max(min(bad) - start, 0)].decode("utf-8", "ignore"))
-    return len(text) if len(spans) > len(baseline) else None
+    tails = [_block_placeholder(info.window_before + text + closers, after)]
+    header = _header_placeholder(info, text + closers, after)
+    if header is not None:
+        tails.append(header)
+    found: int | None = None
+    for tail in tails:
+        spans = syntax.error_spans((info.window_before + text + closers + tail + after).encode())
+        if relaxed:
+            bad = [first for first, _ in spans if start <= first < end]
+        else:
+            bad = [first for first, last in spans
+                   if (first < end and last > start) or (first == last and start <= first <= end)]
+        if bad:
+            problem = len(encoded[: max(min(bad) - start, 0)].decode("utf-8", "ignore"))
+        elif len(spans) > len(baseline):
+            problem = len(text)
+        else:
+            return None
+        found = problem if found is None else found
+    return found
 
 
 def _unfinished(info: _Info, text: str) -> int | None:

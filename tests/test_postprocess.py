@@ -287,6 +287,7 @@ def test_trailing_block_header_at_the_end_of_the_buffer_is_kept() -> None:
     ("def f(self):\n    if a or \\\n            self.",
      "is_in(value) or \\\n            self.is_in(", "is_in(value)"),
     ("def f(self):\n    while (a and\n           self.", "ready()", "ready()"),
+    ("def f(self):\n    if ready: total = self.", "price\n", "price"),  # has its colon
 ])
 def test_the_header_being_written_at_the_end_of_the_buffer_is_kept(
         prefix: str, raw: str, expected: str) -> None:
