@@ -164,11 +164,11 @@ class _Extractor:
             if node.type != "assignment":
                 continue
             left = node.child_by_field_name("left")
-            if left is not None and left.type == "subscript" \
-                    and text(left.child_by_field_name("value")) == "self.__dict__":
-                self.mark_dynamic(class_qualname, node)
             if left is None:
                 continue
+            if left.type == "subscript" \
+                    and text(left.child_by_field_name("value")) == "self.__dict__":
+                self.mark_dynamic(class_qualname, node)
             right = text(node.child_by_field_name("right"))
             annotation = text(node.child_by_field_name("type")) or annotated.get(right.strip())
             for target in _attribute_targets(left):

@@ -105,6 +105,10 @@ class Point:
     def __init__(self):
         setattr(self, "x", 0)
         self.y = 1
+
+class Bag:
+    def put(self, key, value):
+        self.__dict__[key] = value
 """
 
 
@@ -115,10 +119,11 @@ def test_setattr_defines_attributes_or_marks_the_class_dynamic() -> None:
     symbols = extract_module(DYNAMIC_SOURCE, "m.py", "m").symbols
     members: dict[str, dict[str, list[str]]] = {}
     for symbol in symbols:
-        if symbol.parent in ("m.Options", "m.Record", "m.Point"):
+        if symbol.parent in ("m.Options", "m.Record", "m.Point", "m.Bag"):
             members.setdefault(symbol.parent, {})[symbol.name] = symbol.decorators
     assert DYNAMIC_ATTRIBUTES in members["m.Options"]["__dict__"]  # a computed name
     assert DYNAMIC_ATTRIBUTES in members["m.Record"]["__dict__"]
+    assert DYNAMIC_ATTRIBUTES in members["m.Bag"]["__dict__"]
     assert {"x", "y"} <= set(members["m.Point"])  # a literal name is just an attribute
     assert "__dict__" not in members["m.Point"]
 
