@@ -375,7 +375,7 @@ def _problem(ctx: CompletionContext, info: _Info, text: str) -> int | None:
     header = _header_placeholder(info, text + closers, after)
     if header is not None:
         tails.append(header)
-    found: int | None = None
+    problems: list[int] = []  # one per stand-in tried; the first one's is reported
     for tail in tails:
         spans = syntax.error_spans((info.window_before + text + closers + tail + after).encode())
         if relaxed:
@@ -384,13 +384,12 @@ def _problem(ctx: CompletionContext, info: _Info, text: str) -> int | None:
             bad = [first for first, last in spans
                    if (first < end and last > start) or (first == last and start <= first <= end)]
         if bad:
-            problem = len(encoded[: max(min(bad) - start, 0)].decode("utf-8", "ignore"))
+            problems.append(len(encoded[: max(min(bad) - start, 0)].decode("utf-8", "ignore")))
         elif len(spans) > len(baseline):
-            problem = len(text)
+            problems.append(len(text))
         else:
             return None
-        found = problem if found is None else found
-    return found
+    return problems[0]
 
 
 def _unfinished(info: _Info, text: str) -> int | None:
