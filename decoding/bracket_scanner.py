@@ -8,7 +8,8 @@ from collections.abc import Iterator
 PAIRS = {"(": ")", "[": "]", "{": "}"}
 _CODE = r"(?P<q>'''|\"\"\"|'|\")|(?P<o>[(\[{])|(?P<x>[)\]}])|(?P<n>\\?\n)"
 _TOKENS = {True: re.compile(r"(?P<c>#)|" + _CODE), False: re.compile(_CODE)}
-_STRING_END = {
+# From inside a string through its closing quote (a short string also ends with its line).
+STRING_END = {
     '"""': re.compile(r'(?:\\.|[^\\])*?"""', re.DOTALL),
     "'''": re.compile(r"(?:\\.|[^\\])*?'''", re.DOTALL),
     '"': re.compile(r'(?:\\.|[^\\\n"])*(?:"|(?=\n))', re.DOTALL),
@@ -43,7 +44,7 @@ class BracketScanner:
         pos, tokens = 0, _TOKENS[self.comments]
         while pos < len(text):
             if self.string is not None:
-                end = _STRING_END[self.string].match(text, pos)
+                end = STRING_END[self.string].match(text, pos)
                 if end is None:
                     return
                 self.string, pos = None, end.end()

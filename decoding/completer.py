@@ -20,6 +20,7 @@ from decoding.healing import Healer, TokenTexts, healing_fragment
 from decoding.legal_sets import LegalSetProvider
 from decoding.model_files import DEFAULT_MODEL, embedded_model_for, resolve_model
 from decoding.monitor import Monitor
+from decoding.positions import position_at_end
 from decoding.postprocess import CompletionContext, is_multiline_context, postprocess, should_stop
 from decoding.prompt_window import PrefixWindow, split_at
 from decoding.pyright_client import PyrightClient
@@ -156,8 +157,9 @@ class Completer:
             index = self.registry.get(request.workspace)
             index.set_buffer(request.path, request.text)
             module, _ = module_name(index.root, request.path)
-            receiver = self._receiver(index, module, request) if ctx.language == "python" \
-                else None
+            position = position_at_end(prefix) if ctx.language == "python" else None
+            if position is not None and position.kind == "member":  # not in a docstring
+                receiver = self._receiver(index, module, request)
             snippets = self._snippets.setdefault(index.root, LruCache(KEPT_SNIPPET_SCOPES))
             builder = ContextBuilder(index.lookup, index.searcher, count_tokens, snippets)
             pack = builder.build(module, request.path, prefix, self.settings.context_budget)

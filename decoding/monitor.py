@@ -26,7 +26,7 @@ from decoding.name_choice import (
     favoured,
     only,
 )
-from decoding.positions import IdentifierPosition, detect_position
+from decoding.positions import IdentifierPosition, PositionReader
 from decoding.vocab_index import IDENT_CHARS, VocabularyIndex
 from decoding.vocab_trie import LegalNames, TokenMask, allowed_tokens
 
@@ -55,6 +55,7 @@ class Monitor:
         self.piece = piece  # token id -> bytes
         self.prefix = prefix
         self.prefix_line = prefix.count("\n")
+        self._positions = PositionReader()
         self.mask = TokenMask(vocabulary.trie.vocab_size)
         self.stats = MonitorStats()
         self.chooser = NameChooser(vocabulary, provider.lookup.store, scorer, look_ahead,
@@ -80,7 +81,7 @@ class Monitor:
         evaluated instead of after it."""
         text = self.prefix + (self.healed if self._dot_pending else "")
         line_start = text.rfind("\n") + 1
-        position = _position_at(text, line_start, text[line_start:])
+        position = self._positions.position(text, line_start, text[line_start:])
         if position is None:
             return
         head = text[: line_start + position.column]
@@ -111,10 +112,10 @@ class Monitor:
         if self._dot_pending:
             self._dot_pending = False
             return self._before_dot(text, line_start, line, logits)
-        position = _position_at(text, line_start, line)
+        position = self._positions.position(text, line_start, line)
         if position is None:
             self.stats.free_steps += 1
-            self._guard_dotted_access(text, line, logits)
+            self._guard_dotted_access(text, line_start, line, logits)
             return None
         line_number = self.prefix_line + self._generated.count("\n")
         head = text[: line_start + position.column]
@@ -130,7 +131,7 @@ class Monitor:
         prompt ending in `receiver.`: the model may now write the dot together with the
         member's first characters, as its vocabulary spells them (`._`, `.__`); only first
         tokens of legal members spelled that way are allowed."""
-        position = _position_at(text, line_start, line + self.healed)
+        position = self._positions.position(text, line_start, line + self.healed)
         if position is None or position.kind != "member":
             return None
         legal = self._legal_for(position, text + ".", self.prefix_line)
@@ -310,7 +311,8 @@ class Monitor:
             firsts = self._firsts[key] = np.fromiter(found, dtype=np.int32, count=len(found))
         return firsts
 
-    def _guard_dotted_access(self, text: str, line: str, logits: np.ndarray) -> None:
+    def _guard_dotted_access(self, text: str, line_start: int, line: str,
+                             logits: np.ndarray) -> None:
         """Tokens like `._` write the dot and a member's first characters in one step,
         skipping the member position; where the receiver's members are known, such a token
         must begin a legal member the way the tokenizer spells it."""
@@ -319,7 +321,7 @@ class Monitor:
         dot_ident = self.vocabulary.dot_ident
         if not dot_ident.size or logits[dot_ident].max() < logits.max():
             return  # greedy decoding will not pick a `.name` token here: nothing to guard
-        probe = detect_position(line + ".")
+        probe = self._positions.position(text, line_start, line + ".")
         if probe is None or probe.kind != "member":
             return
         line_number = self.prefix_line + self._generated.count("\n")
@@ -327,9 +329,3 @@ class Monitor:
         if legal is not None:
             logits[np.setdiff1d(dot_ident, self._dot_firsts(legal, ""))] = -np.inf
 
-
-def _position_at(text: str, line_start: int, line: str) -> IdentifierPosition | None:
-    """The identifier position at the end of `line`, which starts at `line_start` in `text`
-    (the text above is only sliced for a line continuing a chained call)."""
-    above = text[:line_start] if line.lstrip().startswith(".") else ""
-    return detect_position(line, above)

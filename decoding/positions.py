@@ -1,8 +1,8 @@
 """Identifier positions: where, in the text written so far, an identifier is being spelled
 whose legal values static analysis can supply.
 
-Detected on the current line only (plus whether the line starts inside a string), which is
-cheap enough to redo after every generated token.
+Detected on the current line (plus whether the line starts inside a string begun above),
+which is cheap enough to redo after every generated token.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import keyword
 import re
 from dataclasses import dataclass
 
+from decoding.bracket_scanner import STRING_END
 from decoding.receiver import receiver_expression
 
 _PARTIAL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
@@ -18,6 +19,7 @@ _IMPORT = re.compile(r"^\s*import\s+(?P<modules>[\w.,\s]*?)$")
 _FROM = re.compile(r"^\s*from\s+(?P<module>[\w.]*)$")
 _FROM_IMPORT = re.compile(r"^\s*from\s+(?P<module>[\w.]+)\s+import\s+\(?(?P<names>[\w\s,]*)$")
 # A bare name right after these is read, not bound: only there are bare names constrained.
+_STRING_OR_COMMENT = re.compile(r"#[^\n]*|'''|\"\"\"|'|\"")
 _LOAD_KEYWORDS = ("return", "if", "elif", "while", "not", "and", "or", "await", "in", "is",
                   "assert", "yield", "else", "del", "raise")
 _LOAD_OPERATORS = ("==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "@", "|", "&",
@@ -33,6 +35,60 @@ class IdentifierPosition:
     module: str | None = None  # import_module / from_module: dotted package so far
     callee: str | None = None  # argument: the called expression
     column: int = 0  # where the identifier starts on the line (UTF-16 agnostic: str index)
+
+
+class PositionReader:
+    """Identifier positions at the end of a text that only grows (a buffer's prefix, then the
+    model's tokens after it). Remembers the string left open at the start of the last line it
+    read, so that a line inside a docstring begun above is read as text, not code."""
+
+    __slots__ = ("_open", "_scanned")
+
+    def __init__(self) -> None:
+        self._open: str | None = None  # the quote of the string open at `_scanned`
+        self._scanned = 0
+
+    def position(self, text: str, line_start: int, line: str) -> IdentifierPosition | None:
+        """The position at the end of `line`, which starts at `line_start` in `text` (it may
+        run past `text`'s end: a probe with a dot added). `text` before `line_start` must
+        extend what earlier calls saw."""
+        if line_start < self._scanned:
+            self._open, self._scanned = None, 0
+        self._open = open_string_after(text, self._scanned, line_start, self._open)
+        self._scanned = line_start
+        if self._open is not None:
+            closing = STRING_END[self._open].match(line)
+            if closing is None:
+                return None  # the whole line is string text
+            line = " " * closing.end() + line[closing.end():]  # code after the string ends
+        above = text[:line_start] if line.lstrip().startswith(".") else ""
+        return detect_position(line, above)
+
+
+def position_at_end(text: str) -> IdentifierPosition | None:
+    """The identifier position at the end of `text`, read from its beginning."""
+    line_start = text.rfind("\n") + 1
+    return PositionReader().position(text, line_start, text[line_start:])
+
+
+def open_string_after(text: str, start: int, end: int, quote: str | None) -> str | None:
+    """The quote of the string still open at `end` in `text`, reading from `start`, where the
+    string opened by `quote` (None: none) was open."""
+    at = start
+    while at < end:
+        if quote is not None:
+            closing = STRING_END[quote].match(text, at, end)
+            if closing is None:
+                return quote
+            at, quote = closing.end(), None
+            continue
+        found = _STRING_OR_COMMENT.search(text, at, end)
+        if found is None:
+            return None
+        at = found.end()
+        if not found.group().startswith("#"):
+            quote = found.group()
+    return quote
 
 
 def detect_position(line: str, above: str = "") -> IdentifierPosition | None:

@@ -550,3 +550,17 @@ def test_a_member_inside_an_f_string_field_is_constrained(
     written = teacher.run(monitor, intended)
     assert (written == intended) is passes
     assert monitor.stats.constrained_steps > 0
+
+
+DOCSTRING_HEAD = '"""Check the cart out.\n\n    Afterwards call cart.'
+
+
+def test_a_docstring_begun_above_is_left_free(completer: Completer, shop_root: Path,
+                                              teacher: Teacher) -> None:
+    """Prose naming a member that does not exist is still prose; once the model closes the
+    docstring, members are constrained again."""
+    monitor = monitor_at(completer, shop_root, body_prefix(shop_root) + DOCSTRING_HEAD)
+    prose = 'grand_total() to see it.\n    """\n    cart.'
+    written = teacher.run(monitor, prose + "grand_total()")
+    assert written.startswith(prose) and written != prose + "grand_total()"
+    assert monitor.stats.constrained_steps > 0  # only after the docstring closed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from decoding.positions import detect_position
+from decoding.positions import PositionReader, detect_position, position_at_end
 
 CHAIN_ABOVE = "rows = (\n    Table(title)\n"
 
@@ -67,3 +67,37 @@ def test_a_member_in_an_f_string_field_is_a_member_position(line: str, receiver:
 ])
 def test_no_member_position_in_plain_string_text(line: str) -> None:
     assert detect_position(line) is None
+
+
+DOC_OPEN = 'def pay(cart):\n    """Pay for the cart.\n\n'
+
+
+@pytest.mark.parametrize("text", [
+    DOC_OPEN + "    Call cart.",  # a docstring's later line
+    DOC_OPEN + "    >>> cart.",  # a doctest is text to static analysis too
+    "x = '''\n''' '''\ncart.",  # closed, then another string opened on the same line
+    'x = "a\\\ncart.',  # a short string continued by a backslash
+])
+def test_no_member_position_inside_a_string_begun_above(text: str) -> None:
+    assert position_at_end(text) is None
+
+
+@pytest.mark.parametrize(("text", "column"), [
+    (DOC_OPEN + '    """\n    cart.', 9),  # the docstring closed on the line above
+    (DOC_OPEN + '    """; cart.', 14),  # and code after its end on the same line
+    ("# an apostrophe's '''\ncart.", 5),  # quotes in a comment open nothing
+    ("s = 'it' \"'''\"\ncart.", 5),  # a triple quote inside a short string opens nothing
+])
+def test_code_after_a_string_has_ended_is_read(text: str, column: int) -> None:
+    position = position_at_end(text)
+    assert position is not None and position.kind == "member"
+    assert (position.receiver, position.column) == ("cart", column)
+
+
+def test_the_reader_follows_a_growing_text_in_and_out_of_a_docstring() -> None:
+    reader = PositionReader()
+    text = DOC_OPEN + "    See cart."
+    assert reader.position(text, text.rfind("\n") + 1, "    See cart.") is None
+    text += ' first.\n    """\n    cart.'  # what the model writes next closes the docstring
+    position = reader.position(text, text.rfind("\n") + 1, "    cart.")
+    assert position is not None and position.receiver == "cart"
