@@ -138,6 +138,9 @@ class LegalSetProvider:
         else:
             deprecated = _deprecations(receiver.members) if receiver is not None else {}
             legal = self._ask_oracle(text, line, position, deprecated)
+            if legal is not None and receiver is not None and receiver.known:
+                # what only the index reads, e.g. `setattr(Cls, "name", value)`
+                legal = replace(legal, names=legal.names | {m.name for m in receiver.members})
         if legal is not None and _is_super(position.receiver):
             legal = _prefer_overridden(legal, text)
         if legal is not None and position.receiver:

@@ -14,7 +14,7 @@ from tree_sitter import Node
 
 from index.lookups import SymbolLookup
 from index.models import DYNAMIC_ATTRIBUTES, Symbol, SymbolKind
-from index.parsing import named_children, parse, text, with_placeholder_line
+from index.parsing import class_path, named_children, parse, text, with_placeholder_line
 
 _IDENT_TAIL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 _TYPE_WRAPPERS = ("Optional", "typing.Optional", "Final", "typing.Final", "ClassVar",
@@ -100,7 +100,7 @@ class ReceiverResolver:
         if name in ("self", "cls") and scope is not None:
             cls = _enclosing_class(scope)
             if cls is not None:
-                qualname = f"{module}.{_class_path(cls)}"
+                qualname = f"{module}.{class_path(cls)}"
                 receiver = self._class_receiver(qualname,
                                                 "instance" if name == "self" else "class")
                 receiver.enclosing = True
@@ -211,7 +211,7 @@ class ReceiverResolver:
         complete = not dynamic and not self.lookup.unresolved_bases(qualname)
         if kind == "class":
             members = [m for m in members if "instance" not in m.decorators]
-        elif any(DYNAMIC_ATTRIBUTES in m.decorators for m in members):
+        if any(DYNAMIC_ATTRIBUTES in m.decorators for m in members):
             return Receiver(kind, qualname, members=members, dynamic=True)
         return Receiver(kind, qualname, members=members, complete=complete)
 
@@ -298,16 +298,6 @@ def _enclosing_class(function: Node) -> Node | None:
             return None
         node = node.parent
     return None
-
-
-def _class_path(cls: Node) -> str:
-    names = [text(cls.child_by_field_name("name"))]
-    node = cls.parent
-    while node is not None:
-        if node.type == "class_definition":
-            names.append(text(node.child_by_field_name("name")))
-        node = node.parent
-    return ".".join(reversed(names))
 
 
 def _local_binding(scope: Node, name: str, offset: int,

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 # Decorator of the `__dict__` member the index adds to a class whose instances get attributes
-# nobody can list statically (`setattr(self, name, value)`, `self.__dict__.update(...)`).
+# nobody can list statically (`setattr(self, name, value)`, `self.__dict__.update(...)`); the
+# member is also tagged "instance" unless the class itself gets them (`setattr(cls, ...)`).
 DYNAMIC_ATTRIBUTES = "dynamic-attributes"
 
 

@@ -37,6 +37,17 @@ def named_children(node: Node) -> Iterator[Node]:
             yield child
 
 
+def class_path(cls: Node) -> str:
+    """`Outer.Inner`: a class's name under the classes that contain it."""
+    names = [text(cls.child_by_field_name("name"))]
+    node = cls.parent
+    while node is not None:
+        if node.type == "class_definition":
+            names.append(text(node.child_by_field_name("name")))
+        node = node.parent
+    return ".".join(reversed(names))
+
+
 def walk(root: Node) -> Iterator[Node]:
     """Every node below `root` (inclusive), in document order."""
     stack = [root]

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from index.deprecations import deprecation_for_definition
+from index.dynamic_attributes import SetAttribute, set_on_classes, set_on_self
 from index.models import DYNAMIC_ATTRIBUTES, Parameter, ParamKind, Symbol, SymbolKind
 from index.parsing import docstring_of, named_children, parse, string_literal_value, text
 
 MAX_VALUE_CHARS = 80
-_DICT_WRITES = ("self.__dict__.update", "vars(self).update", "self.__dict__.setdefault")
 _CONTAINER_STATEMENTS = ("if_statement", "try_statement", "with_statement", "else_clause",
                          "elif_clause", "except_clause", "finally_clause", "block")
 _FIELD_DECORATORS = ("dataclass", "dataclasses.dataclass", "attr.s", "attrs.define", "define",
@@ -43,6 +43,10 @@ def extract_module(source: bytes, path: str, module: str,
         path=path, line=0, end_line=root.end_point[0], doc=docstring_of(root),
     ))
     extractor.visit_block(root, parent=module, in_class=False)
+    if b"setattr" in source:
+        for found in set_on_classes(root, module, {
+                s.qualname for s in result.symbols if s.kind == SymbolKind.CLASS}):
+            extractor.add_set_attribute(found)
     return result
 
 
@@ -54,7 +58,7 @@ class _Extractor:
         self.module = module
         self.package = module if is_package else module.rpartition(".")[0]
         self.result = result
-        self._dynamic_classes: set[str] = set()
+        self._dynamic_classes: dict[str, Symbol] = {}
 
     def add(self, **kwargs: object) -> Symbol:
         symbol = Symbol(module=self.module, path=self.path, **kwargs)  # type: ignore[arg-type]
@@ -159,16 +163,14 @@ class _Extractor:
         # `self.x = x` where the parameter `x` is annotated: the attribute has that type.
         annotated = {p.name: p.annotation for p in params if p.annotation}
         for node in _walk_without_nested_scopes(body):
-            if node.type == "call":
-                self.collect_dynamic_attributes(node, class_qualname)
+            found = set_on_self(node, class_qualname)
+            if found is not None:
+                self.add_set_attribute(found)
             if node.type != "assignment":
                 continue
             left = node.child_by_field_name("left")
             if left is None:
                 continue
-            if left.type == "subscript" \
-                    and text(left.child_by_field_name("value")) == "self.__dict__":
-                self.mark_dynamic(class_qualname, node)
             right = text(node.child_by_field_name("right"))
             annotation = text(node.child_by_field_name("type")) or annotated.get(right.strip())
             for target in _attribute_targets(left):
@@ -179,34 +181,28 @@ class _Extractor:
                          line=node.start_point[0], end_line=node.end_point[0],
                          decorators=["instance"])
 
-    def collect_dynamic_attributes(self, call: Node, class_qualname: str) -> None:
-        """`setattr(self, "name", v)` defines `name`; with a computed name, or a write to
-        `self.__dict__`, the class's instances have attributes nobody can list."""
-        function = text(call.child_by_field_name("function"))
-        arguments = call.child_by_field_name("arguments")
-        if function in _DICT_WRITES:
-            self.mark_dynamic(class_qualname, call)
-            return
-        if function != "setattr" or arguments is None:
-            return
-        args = list(named_children(arguments))
-        if len(args) < 2 or text(args[0]) != "self":
-            return
-        name = string_literal_value(args[1])
-        if name is None or not name.isidentifier():
-            self.mark_dynamic(class_qualname, call)
-            return
-        self.add(qualname=f"{class_qualname}.{name}", name=name, kind=SymbolKind.ATTRIBUTE,
-                 parent=class_qualname, line=call.start_point[0],
-                 end_line=call.end_point[0], decorators=["instance"])
+    def add_set_attribute(self, found: SetAttribute) -> None:
+        """An attribute set at run time (see index.dynamic_attributes): a literal name is an
+        attribute; a computed one marks the class."""
+        if found.name is not None:
+            self.add(qualname=f"{found.owner}.{found.name}", name=found.name,
+                     kind=SymbolKind.ATTRIBUTE, parent=found.owner, line=found.line,
+                     end_line=found.end_line, decorators=[] if found.on_class else ["instance"])
+        else:
+            self.mark_dynamic(found)
 
-    def mark_dynamic(self, class_qualname: str, node: Node) -> None:
-        if class_qualname in self._dynamic_classes:
-            return
-        self._dynamic_classes.add(class_qualname)
-        self.add(qualname=f"{class_qualname}.__dict__", name="__dict__",
-                 kind=SymbolKind.ATTRIBUTE, parent=class_qualname, line=node.start_point[0],
-                 end_line=node.end_point[0], decorators=["instance", DYNAMIC_ATTRIBUTES])
+    def mark_dynamic(self, found: SetAttribute) -> None:
+        """Mark a class whose instances (or the class itself) get attributes by computed
+        names: a `__dict__` member tagged DYNAMIC_ATTRIBUTES, "instance" unless on the class."""
+        marker = self._dynamic_classes.get(found.owner)
+        if marker is None:
+            self._dynamic_classes[found.owner] = self.add(
+                qualname=f"{found.owner}.__dict__", name="__dict__", kind=SymbolKind.ATTRIBUTE,
+                parent=found.owner, line=found.line, end_line=found.end_line,
+                decorators=[DYNAMIC_ATTRIBUTES] if found.on_class
+                else ["instance", DYNAMIC_ATTRIBUTES])
+        elif found.on_class and "instance" in marker.decorators:
+            marker.decorators.remove("instance")
 
     def visit_import(self, node: Node, parent: str) -> None:
         line = {"line": node.start_point[0], "end_line": node.end_point[0]}

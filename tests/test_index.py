@@ -128,6 +128,63 @@ def test_setattr_defines_attributes_or_marks_the_class_dynamic() -> None:
     assert "__dict__" not in members["m.Point"]
 
 
+CLASS_SETATTR_SOURCE = b"""
+def with_verbs(cls):
+    for verb in ("get", "post"):
+        setattr(cls, verb, lambda self: verb)
+    return cls
+
+def labelled(target):
+    setattr(target, "label", 1)
+    return target
+
+@with_verbs
+class Client:
+    pass
+
+@labelled
+class Tagged:
+    pass
+
+class Registry:
+    @classmethod
+    def install(cls, name):
+        setattr(cls, name, 1)
+
+class Counter:
+    def reset(self):
+        setattr(type(self), "count", 0)
+        setattr(self, "local", 1)
+
+class Ops:
+    pass
+
+for op in ("add", "sub"):
+    setattr(Ops, op, None)
+
+class Fixed:
+    pass
+
+setattr(Fixed, "answer", 42)
+setattr(Unknown, "answer", 42)
+"""
+
+
+def test_setattr_on_a_class_defines_class_attributes_or_marks_the_class_dynamic() -> None:
+    from index.models import DYNAMIC_ATTRIBUTES
+    from index.python_symbols import extract_module
+
+    symbols = extract_module(CLASS_SETATTR_SOURCE, "m.py", "m").symbols
+    members = {symbol.qualname: symbol.decorators for symbol in symbols
+               if symbol.kind == SymbolKind.ATTRIBUTE}
+    for dynamic in ("m.Client", "m.Registry", "m.Ops"):  # a computed name: the class itself
+        assert members[f"{dynamic}.__dict__"] == [DYNAMIC_ATTRIBUTES]
+    for literal in ("m.Tagged.label", "m.Counter.count", "m.Fixed.answer"):
+        assert members[literal] == []  # a class attribute, not an instance one
+    assert members["m.Counter.local"] == ["instance"]
+    assert not any(qualname.startswith("m.Unknown") for qualname in members)
+
+
 def test_inherited_members_in_mro_order(shop: WorkspaceIndex) -> None:
     members = shop.lookup.class_members("shop.models.Cart")
     member_names = names(members)

@@ -518,16 +518,26 @@ def test_a_chained_call_continued_on_a_new_line_is_constrained(
     assert monitor.provider.sources["pyright"] > 0
 
 
-DYNAMIC_HEAD = ("class Options:\n    def __init__(self, **settings):\n"
+DYNAMIC_HEAD = ("from collections import OrderedDict\n\n\n"
+                "class Options:\n    def __init__(self, **settings):\n"
                 "        for key, value in settings.items():\n"
                 "            setattr(self, key, value)\n\n\n"
                 "class Point:\n    def __init__(self):\n        setattr(self, 'x', 0)\n\n\n"
+                "class Verbs:\n    pass\n\n\nfor verb in ('get', 'post'):\n"
+                "    setattr(Verbs, verb, None)\n\n\n"
+                "class Fixed:\n    pass\n\n\nsetattr(Fixed, 'answer', 42)\n\n\n"
+                "class Tally(OrderedDict):\n    pass\n\n\nsetattr(Tally, 'answer', 42)\n\n\n"
                 "def main():\n")
 
 
 @pytest.mark.parametrize(("body", "legal_names"), [
     ("    opts = Options(verbose=True)\n    opts.", None),  # any name may have been set
     ("    point = Point()\n    point.", {"x"}),
+    ("    Verbs.", None),  # set on the class by computed names
+    ("    Verbs().", None),  # and so on its instances
+    ("    Fixed.", {"answer"}),
+    ("    Fixed().", {"answer"}),
+    ("    Tally().", {"answer", "popitem"}),  # pyright's members (the base is not indexed)
 ])
 def test_attributes_set_by_setattr(completer: Completer, shop_root: Path, body: str,
                                    legal_names: set[str] | None) -> None:

@@ -1,0 +1,130 @@
+"""Attributes set at run time, found in one module's parse tree.
+
+On instances: `setattr(self, ...)`, `self.__dict__.update(...)`, `vars(self).update(...)`,
+`self.__dict__[key] = value` in a method. On classes: `setattr(cls, ...)` in a classmethod,
+`setattr(type(self), ...)` in a method, `setattr(Client, ...)` anywhere in the module that
+defines `Client`, and a class decorator of the same module that calls `setattr` on the class
+it is given (`@with_verbs` over `class Client`). A literal name defines an attribute; a
+computed one means nobody can list what the instances (or the class) have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from index.parsing import class_path, named_children, string_literal_value, text, walk
+
+_OWN_CLASS = ("cls", "type(self)", "self.__class__")
+_DICT_WRITES = ("self.__dict__.update", "vars(self).update", "self.__dict__.setdefault")
+
+
+@dataclass(frozen=True, slots=True)
+class SetAttribute:
+    owner: str  # the class's qualname
+    name: str | None  # None: a computed name
+    on_class: bool  # set on the class (seen by its instances too), not on one instance
+    line: int
+    end_line: int
+
+
+def set_on_self(node: Node, class_qualname: str) -> SetAttribute | None:
+    """What a call or an assignment in a method of the class sets on `self`."""
+    span = node.start_point[0], node.end_point[0]
+    if node.type == "assignment":
+        left = node.child_by_field_name("left")
+        if left is not None and left.type == "subscript" \
+                and text(left.child_by_field_name("value")) == "self.__dict__":
+            return SetAttribute(class_qualname, None, False, *span)
+        return None
+    if node.type != "call":
+        return None
+    function = text(node.child_by_field_name("function"))
+    if function in _DICT_WRITES:
+        return SetAttribute(class_qualname, None, False, *span)
+    arguments = node.child_by_field_name("arguments")
+    args = list(named_children(arguments)) if arguments is not None else []
+    if function != "setattr" or len(args) < 2 or text(args[0]) != "self":
+        return None
+    return SetAttribute(class_qualname, _literal_name(args[1]), False, *span)
+
+
+def set_on_classes(root: Node, module: str, classes: set[str]) -> list[SetAttribute]:
+    """What `setattr` calls in the tree rooted at `root` set on the classes in `classes`
+    (qualnames of classes this module defines)."""
+    found: list[SetAttribute] = []
+    decorators: dict[str, list[tuple[str | None, Node]]] = {}  # function -> what it sets
+    for call in walk(root):
+        if call.type != "call" or text(call.child_by_field_name("function")) != "setattr":
+            continue
+        arguments = call.child_by_field_name("arguments")
+        args = list(named_children(arguments)) if arguments is not None else []
+        if len(args) < 2:
+            continue
+        target, name = text(args[0]), _literal_name(args[1])
+        function = _enclosing(call, "function_definition")
+        owner = _enclosing(function, "class_definition") if function is not None else None
+        qualname: str | None = None
+        if target in _OWN_CLASS and owner is not None:
+            qualname = f"{module}.{class_path(owner)}"
+        elif f"{module}.{target}" in classes:
+            qualname = f"{module}.{target}"
+        elif function is not None and owner is None and target == _first_parameter(function):
+            decorators.setdefault(text(function.child_by_field_name("name")), []).append(
+                (name, call))
+        if qualname in classes:
+            found.append(SetAttribute(qualname, name, True, call.start_point[0],
+                                      call.end_point[0]))
+    if decorators:
+        found.extend(_decorated(root, module, classes, decorators))
+    return found
+
+
+def _decorated(root: Node, module: str, classes: set[str],
+               decorators: dict[str, list[tuple[str | None, Node]]]) -> list[SetAttribute]:
+    found = []
+    for node in walk(root):
+        if node.type != "decorated_definition":
+            continue
+        definition = node.child_by_field_name("definition")
+        if definition is None or definition.type != "class_definition":
+            continue
+        qualname = f"{module}.{class_path(definition)}"
+        if qualname not in classes:
+            continue
+        for decorator in named_children(node):
+            if decorator.type != "decorator":
+                continue
+            expression = text(decorator).lstrip("@").strip()
+            for name, call in decorators.get(expression.split("(", 1)[0], []):
+                found.append(SetAttribute(qualname, name, True, call.start_point[0],
+                                          call.end_point[0]))
+    return found
+
+
+def _literal_name(node: Node) -> str | None:
+    name = string_literal_value(node)
+    return name if name is not None and name.isidentifier() else None
+
+
+def _enclosing(node: Node | None, kind: str) -> Node | None:
+    """The nearest ancestor of `kind`, not looking past a function or class definition."""
+    current = node.parent if node is not None else None
+    while current is not None:
+        if current.type == kind:
+            return current
+        if current.type in ("function_definition", "class_definition"):
+            return None
+        current = current.parent
+    return None
+
+
+def _first_parameter(function: Node) -> str:
+    parameters = function.child_by_field_name("parameters")
+    first = next(named_children(parameters), None) if parameters is not None else None
+    if first is None:
+        return ""
+    if first.type == "typed_parameter":
+        first = next(named_children(first), None)
+    return text(first) if first is not None and first.type == "identifier" else ""
