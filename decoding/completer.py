@@ -24,11 +24,12 @@ from decoding.positions import position_at_end
 from decoding.postprocess import CompletionContext, is_multiline_context, postprocess, should_stop
 from decoding.prompt_window import PrefixWindow, split_at
 from decoding.pyright_client import PyrightClient
-from decoding.pyright_deprecations import DeprecationProbe, probe_path
+from decoding.pyright_deprecations import MemberProbe, probe_path
 from decoding.receiver import Receiver, ReceiverResolver
 from decoding.runtime import LogitsHook, ModelRuntime
 from decoding.token_counts import TokenCounts
 from decoding.vocab_index import VocabularyIndex
+from index.dependencies import workspace_interpreter
 from index.lru import LruCache
 from index.module_names import module_name
 from index.registry import WorkspaceRegistry
@@ -105,7 +106,7 @@ class Completer:
         self._token_counts: TokenCounts | None = None
         self.last_prompt: list[int] = []  # the most recent prompt's tokens, for diagnostics
         self._pyright: dict[Path, PyrightClient] = {}
-        self._probes: dict[Path, DeprecationProbe] = {}
+        self._probes: dict[Path, MemberProbe] = {}
         self._snippets: dict[Path, SnippetMemo] = {}
 
     @property
@@ -289,7 +290,7 @@ class Completer:
         provider = LegalSetProvider(
             index.lookup, module, index.root / request.path, oracle=oracle,
             type_blind=type_blind, open_ended=open_ended,
-            deprecation_oracle=self._probes.get(index.root) if oracle is not None else None)
+            member_probe=self._probes.get(index.root) if oracle is not None else None)
         if not rescore:
             return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix, None, healed)
         return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix,
@@ -301,14 +302,15 @@ class Completer:
         with self._runtime_lock:
             client = self._pyright.get(root)
             if client is None:
-                client = PyrightClient(root)
+                client = PyrightClient(root, python_path=workspace_interpreter(
+                    root, self.registry.config.interpreter))
                 try:
                     client.start()
                 except Exception:  # pyright missing or broken: the index alone answers
                     log.exception("pyright could not start for %s", root)
                     return None
                 self._pyright[root] = client
-                self._probes[root] = DeprecationProbe(client)
+                self._probes[root] = MemberProbe(client)
             return client
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from decoding.positions import KEYWORDS, IdentifierPosition
+from decoding.pyright_deprecations import MemberFacts
 from decoding.receiver import ReceiverResolver
 from index.lookups import SymbolLookup
 from index.models import ParamKind, Symbol, SymbolKind
@@ -41,11 +42,11 @@ class MemberOracle(Protocol):
                      character: int) -> object | None: ...
 
 
-class DeprecationOracle(Protocol):
-    """Deprecated members by pyright (decoding.pyright_deprecations.DeprecationProbe)."""
+class MemberFactsOracle(Protocol):
+    """Pyright's checker on a receiver's members (decoding.pyright_deprecations.MemberProbe)."""
 
-    def deprecated_members(self, path: Path, head: str, receiver: str,
-                           names: Iterable[str]) -> dict[str, str | None] | None: ...
+    def member_facts(self, path: Path, head: str, receiver: str,
+                     names: Iterable[str]) -> MemberFacts | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +74,13 @@ class LegalSetProvider:
     def __init__(self, lookup: SymbolLookup, module: str, path: Path,
                  oracle: MemberOracle | None = None, type_blind: bool = False,
                  open_ended: bool = False,
-                 deprecation_oracle: DeprecationOracle | None = None) -> None:
+                 member_probe: MemberFactsOracle | None = None) -> None:
         """`open_ended`: the document ends at the cursor, so the class being edited may
         define more members below it than anyone can see; `self.`/`cls.` there allows what
         is defined above, inherited, or already read in the class body."""
         self.lookup = lookup
         self.open_ended = open_ended
-        self.deprecation_oracle = deprecation_oracle
+        self.member_probe = member_probe
         self.module = module
         self.path = path
         self.oracle = oracle
@@ -163,10 +164,11 @@ class LegalSetProvider:
         names = frozenset(getattr(members, "names", ()))
         if not names:
             return None
-        if self.deprecation_oracle is not None and position.receiver:
-            found = self.deprecation_oracle.deprecated_members(
-                self.path, text, position.receiver, names)
-            deprecated = {**(found or {}), **deprecated}
+        if self.member_probe is not None and position.receiver:
+            facts = self.member_probe.member_facts(self.path, text, position.receiver, names)
+            if facts is not None and facts.any_name:
+                return None  # pyright's checker takes any name here: its list is no proof
+            deprecated = {**(facts.deprecated if facts is not None else {}), **deprecated}
         return LegalSet(names | OBJECT_ATTRIBUTES, "pyright", deprecated)
 
     def _modules(self, package: str) -> LegalSet | None:

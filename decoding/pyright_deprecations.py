@@ -1,18 +1,24 @@
-"""Deprecated members of a receiver as pyright sees them (typeshed's and libraries' @deprecated).
+"""What pyright's checker says about a receiver's members: which are deprecated (typeshed's
+and libraries' @deprecated), and whether it accepts any name at all.
 
 Pyright's completion items carry no deprecation tag; its diagnostics do, for code that uses a
 deprecated API (the client declares `publishDiagnostics.tagSupport`). So the candidate members
 are written as uses, one per line, in a probe document -- a hidden sibling of the edited file,
 so that its imports resolve the same -- and the Deprecated-tagged diagnostics name the
-deprecated ones, with a message that may name the replacement. Answers are cached per (file,
-receiver, member set), so a receiver type is probed once. A probe that pyright has not finished
-within the timeout is not waited for; a later request for the same receiver collects it.
+deprecated ones, with a message that may name the replacement. One more line uses a name no
+type has: where pyright reports no attribute error for it, the receiver's type is partly
+Unknown to its checker (a base class it cannot import, say) and its completion list, which
+holds only the known part, is no proof that other names are wrong. Answers are cached per
+(file, receiver, member set), so a receiver type is probed once. A probe that pyright has not
+finished within the timeout is not waited for; a later request for the same receiver collects
+it.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +29,14 @@ from index.lru import LruCache
 PROBE_TIMEOUT = 0.5  # seconds
 MAX_PROBED_NAMES = 400
 CACHE_SIZE = 256
+ABSENT_MEMBER = "tether_absent_member_probe"
+ATTRIBUTE_ERRORS = frozenset({"reportAttributeAccessIssue", "reportOptionalMemberAccess"})
+
+
+@dataclass(frozen=True, slots=True)
+class MemberFacts:
+    deprecated: dict[str, str | None]  # deprecated name -> the replacement its message names
+    any_name: bool  # the checker accepts a name no type has: the receiver is partly Unknown
 
 
 class DiagnosticsSource(Protocol):
@@ -48,6 +62,16 @@ def probe_text(head: str, receiver: str, names: list[str]) -> tuple[str, int]:
     return head[:line_start] + probes, head.count("\n", 0, line_start)
 
 
+def accepts_any_name(diagnostics: Iterable[dict[str, Any]], line: int) -> bool:
+    """Whether no attribute error points at `line`, the probe's use of ABSENT_MEMBER."""
+    return not any(diagnostic.get("code") in ATTRIBUTE_ERRORS
+                   and _line_of(diagnostic) == line for diagnostic in diagnostics)
+
+
+def _line_of(diagnostic: dict[str, Any]) -> int:
+    return int(((diagnostic.get("range") or {}).get("start") or {}).get("line", -1))
+
+
 def deprecated_in(diagnostics: Iterable[dict[str, Any]], first_line: int,
                   names: list[str]) -> dict[str, str | None]:
     """Probe names that a Deprecated-tagged diagnostic points at -> the replacement named in
@@ -56,25 +80,24 @@ def deprecated_in(diagnostics: Iterable[dict[str, Any]], first_line: int,
     for diagnostic in diagnostics:
         if TAG_DEPRECATED not in (diagnostic.get("tags") or ()):
             continue
-        line = int(((diagnostic.get("range") or {}).get("start") or {}).get("line", -1))
-        index = line - first_line
+        index = _line_of(diagnostic) - first_line
         if 0 <= index < len(names):
             replacement = parse_replacement(str(diagnostic.get("message", "")))
             found[names[index]] = replacement.rsplit(".", 1)[-1] if replacement else None
     return found
 
 
-class DeprecationProbe:
+class MemberProbe:
     def __init__(self, source: DiagnosticsSource, timeout: float = PROBE_TIMEOUT) -> None:
         self.source = source
         self.timeout = timeout
         self._lock = threading.Lock()
-        self._answers: LruCache[tuple[object, ...], dict[str, str | None]] = LruCache(CACHE_SIZE)
+        self._answers: LruCache[tuple[object, ...], MemberFacts] = LruCache(CACHE_SIZE)
 
-    def deprecated_members(self, path: Path, head: str, receiver: str,
-                           names: Iterable[str]) -> dict[str, str | None] | None:
-        """Deprecated names among `names` (members of `receiver` at the end of `head`) ->
-        their replacement; None when pyright has not answered (yet)."""
+    def member_facts(self, path: Path, head: str, receiver: str,
+                     names: Iterable[str]) -> MemberFacts | None:
+        """What pyright's checker says about `names` (members of `receiver` at the end of
+        `head`) and about names beyond them; None when it has not answered (yet)."""
         probed = sorted(name for name in names if name.isidentifier()
                         and not (name.startswith("__") and name.endswith("__")))
         probed = probed[:MAX_PROBED_NAMES]
@@ -83,15 +106,14 @@ class DeprecationProbe:
             known = self._answers.get(key)
             if known is not None:
                 return known
-            if not probed:
-                return {}
-            text, first_line = probe_text(head, receiver, probed)
+            text, first_line = probe_text(head, receiver, [*probed, ABSENT_MEMBER])
             target = probe_path(path)
             if not self.source.update_document(target, text, invalidates=False):
                 return None
             diagnostics = self.source.wait_for_diagnostics(target, self.timeout)
             if diagnostics is None:
                 return None
-            answer = deprecated_in(diagnostics, first_line, probed)
+            answer = MemberFacts(deprecated_in(diagnostics, first_line, probed),
+                                 accepts_any_name(diagnostics, first_line + len(probed)))
             self._answers.put(key, answer)
             return answer

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 1_000_000
 INTERPRETER_TIMEOUT_S = 10.0
-CACHE_SCHEMA = 3
+CACHE_SCHEMA = 4
 _VENV_NAMES = (".venv", "venv")
 _SKIPPED_DIRS = frozenset({"tests", "test", "testing", "__pycache__"})
 # Runs inside the configured interpreter: prints its install paths, nothing else.
@@ -54,6 +54,17 @@ def find_site_packages(workspace: Path, interpreter: str | None) -> list[Path]:
     paths = [*site.getsitepackages(), sysconfig.get_paths()["purelib"],
              sysconfig.get_paths()["platlib"]]
     return _existing_unique(Path(p) for p in paths)
+
+
+def workspace_interpreter(workspace: Path, interpreter: str | None) -> str | None:
+    """The Python the workspace runs on, for tools that analyse its imports: a `.venv`/`venv`
+    in the workspace, else the configured interpreter; None: leave the tool its default."""
+    for name in _VENV_NAMES:
+        for candidate in (workspace / name / "bin" / "python",
+                          workspace / name / "Scripts" / "python.exe"):
+            if candidate.is_file():
+                return str(candidate)
+    return _resolve_interpreter(workspace, interpreter) if interpreter else None
 
 
 def _venv_site_packages(venv: Path) -> list[Path]:

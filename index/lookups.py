@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from index.models import Deprecation, Symbol, SymbolKind
+from index.models import METACLASS, Deprecation, Symbol, SymbolKind
 from index.store import IndexStore
 
 MAX_RESOLVE_DEPTH = 12
@@ -80,6 +80,16 @@ class SymbolLookup:
                 bases.append(base)
                 base_lists.append(self._linearize(base.qualname, visiting))
         return [cls, *_c3_merge([*base_lists, bases])]
+
+    def metaclass(self, class_qualname: str) -> Symbol | None:
+        """The repository-defined metaclass the class declares or inherits."""
+        for cls in self.mro(class_qualname):
+            for tag in cls.decorators:
+                if tag.startswith(METACLASS):
+                    found = self.resolve_in_module(cls.module, tag[len(METACLASS):])
+                    return found if found is not None and found.kind == SymbolKind.CLASS \
+                        else None
+        return None
 
     def unresolved_bases(self, class_qualname: str) -> list[str]:
         """Bases (anywhere in the MRO) that are not classes of this repository."""

@@ -9,6 +9,8 @@ from enum import StrEnum
 # nobody can list statically (`setattr(self, name, value)`, `self.__dict__.update(...)`); the
 # member is also tagged "instance" unless the class itself gets them (`setattr(cls, ...)`).
 DYNAMIC_ATTRIBUTES = "dynamic-attributes"
+# Prefix of a class's tag naming its metaclass as written (`metaclass=ModelBase`).
+METACLASS = "metaclass="
 
 
 class SymbolKind(StrEnum):

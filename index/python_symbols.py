@@ -12,7 +12,14 @@ from tree_sitter import Node
 
 from index.deprecations import deprecation_for_definition
 from index.dynamic_attributes import SetAttribute, set_on_classes, set_on_self
-from index.models import DYNAMIC_ATTRIBUTES, Parameter, ParamKind, Symbol, SymbolKind
+from index.models import (
+    DYNAMIC_ATTRIBUTES,
+    METACLASS,
+    Parameter,
+    ParamKind,
+    Symbol,
+    SymbolKind,
+)
 from index.parsing import docstring_of, named_children, parse, string_literal_value, text
 
 MAX_VALUE_CHARS = 80
@@ -103,7 +110,9 @@ class _Extractor:
         deprecation = deprecation_for_definition(node, self.source, doc)
         span = {"line": node.start_point[0], "end_line": node.end_point[0]}
         if node.type == "class_definition":
-            bases = _class_bases(node)
+            bases, metaclass = _class_bases(node)
+            if metaclass:
+                decorators = [*decorators, METACLASS + metaclass]
             symbol = self.add(qualname=qualname, name=name, kind=SymbolKind.CLASS, parent=parent,
                               bases=bases, decorators=decorators, doc=doc,
                               deprecation=deprecation, **span)
@@ -269,12 +278,17 @@ def _is_field_class(symbol: Symbol) -> bool:
         for base in symbol.bases)
 
 
-def _class_bases(node: Node) -> list[str]:
+def _class_bases(node: Node) -> tuple[list[str], str | None]:
+    """The class's bases as written, and its `metaclass=` keyword's value."""
     arguments = node.child_by_field_name("superclasses")
     if arguments is None:
-        return []
+        return [], None
+    metaclass = next((text(arg.child_by_field_name("value")) for arg in named_children(arguments)
+                      if arg.type == "keyword_argument"
+                      and text(arg.child_by_field_name("name")) == "metaclass"), None)
     return [text(arg) for arg in named_children(arguments)
-            if arg.type not in ("keyword_argument", "comment", "list_splat", "dictionary_splat")]
+            if arg.type not in ("keyword_argument", "comment", "list_splat", "dictionary_splat")
+            ], metaclass
 
 
 def _parameters(node: Node | None) -> list[Parameter]:

@@ -185,6 +185,15 @@ def test_setattr_on_a_class_defines_class_attributes_or_marks_the_class_dynamic(
     assert not any(qualname.startswith("m.Unknown") for qualname in members)
 
 
+def test_a_class_keeps_its_metaclass_as_a_tag_not_a_base() -> None:
+    from index.python_symbols import extract_module
+
+    source = b"class Model(Base, metaclass=ModelBase):\n    pass\n"
+    model = extract_module(source, "m.py", "m").symbols[1]
+    assert model.bases == ["Base"]
+    assert "metaclass=ModelBase" in model.decorators
+
+
 def test_inherited_members_in_mro_order(shop: WorkspaceIndex) -> None:
     members = shop.lookup.class_members("shop.models.Cart")
     member_names = names(members)

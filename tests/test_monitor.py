@@ -527,6 +527,10 @@ DYNAMIC_HEAD = ("from collections import OrderedDict\n\n\n"
                 "    setattr(Verbs, verb, None)\n\n\n"
                 "class Fixed:\n    pass\n\n\nsetattr(Fixed, 'answer', 42)\n\n\n"
                 "class Tally(OrderedDict):\n    pass\n\n\nsetattr(Tally, 'answer', 42)\n\n\n"
+                "class ModelBase(type):\n    def add_to_class(cls, name, value):\n"
+                "        setattr(cls, name, value)\n\n\n"
+                "class Model(metaclass=ModelBase):\n    pass\n\n\n"
+                "class Article(Model):\n    title = ''\n\n\n"
                 "def main():\n")
 
 
@@ -538,6 +542,8 @@ DYNAMIC_HEAD = ("from collections import OrderedDict\n\n\n"
     ("    Fixed.", {"answer"}),
     ("    Fixed().", {"answer"}),
     ("    Tally().", {"answer", "popitem"}),  # pyright's members (the base is not indexed)
+    ("    Article.", None),  # its metaclass sets attributes (Django's `Article.objects`)
+    ("    Article().", None),
 ])
 def test_attributes_set_by_setattr(completer: Completer, shop_root: Path, body: str,
                                    legal_names: set[str] | None) -> None:
@@ -574,3 +580,22 @@ def test_a_docstring_begun_above_is_left_free(completer: Completer, shop_root: P
     written = teacher.run(monitor, prose + "grand_total()")
     assert written.startswith(prose) and written != prose + "grand_total()"
     assert monitor.stats.constrained_steps > 0  # only after the docstring closed
+
+
+@pytest.mark.parametrize("receiver", ["Article", "Article()"])
+def test_a_class_whose_base_pyright_cannot_import_is_left_free(completer: Completer,
+                                                               shop_root: Path,
+                                                               receiver: str) -> None:
+    """Pyright lists only what `Article` defines itself, yet its checker takes any name (the
+    base is Unknown): `Article.objects`, `Article().save()` must not be blocked."""
+    import time
+
+    head = ("from not_installed_orm import Model\n\n\nclass Article(Model):\n"
+            f"    title = ''\n\n\ndef main():\n    {receiver}.")
+    deadline = time.monotonic() + 30.0
+    legal = legal_set_at_end(completer, shop_root, "shop/articles.py", head)
+    while legal is not None and time.monotonic() < deadline:  # the probe may answer late
+        assert legal.source == "pyright"
+        time.sleep(0.2)
+        legal = legal_set_at_end(completer, shop_root, "shop/articles.py", head)
+    assert legal is None

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from decoding.pyright_client import MemberSet, PyrightClient, PyrightCompletion
-from decoding.pyright_deprecations import DeprecationProbe, probe_path, probe_text
+from decoding.pyright_deprecations import MemberProbe, probe_path, probe_text
 from decoding.pyright_protocol import (
     deprecated_name,
     looks_complete,
@@ -360,14 +360,27 @@ def test_member_set_filters_and_flags() -> None:
 @needs_pyright
 def test_probe_finds_deprecated_members_and_their_replacements(client: PyrightClient,
                                                                workspace: Path) -> None:
-    probe = DeprecationProbe(client, timeout=20.0)
+    probe = MemberProbe(client, timeout=20.0)
     user = workspace / "probe_user.py"
     head = "from shop.cart import Cart\n\n\ndef f():\n    cart = Cart()\n    x = cart."
-    found = probe.deprecated_members(user, head, "cart", ["add", "add_item", "save", "__eq__"])
-    assert found == {"add": "add_item"}
-    assert probe.deprecated_members(user, head + "a", "cart",
-                                    ["save", "add_item", "add"]) is found  # cached
+    found = probe.member_facts(user, head, "cart", ["add", "add_item", "save", "__eq__"])
+    assert found is not None and found.deprecated == {"add": "add_item"}
+    assert not found.any_name  # pyright reports an attribute error for a name Cart lacks
+    assert probe.member_facts(user, head + "a", "cart",
+                              ["save", "add_item", "add"]) is found  # cached
     assert not probe_path(user).exists()  # the probe lives only in pyright's memory
+
+
+@needs_pyright
+def test_probe_tells_a_receiver_whose_base_pyright_cannot_import(client: PyrightClient,
+                                                                 workspace: Path) -> None:
+    """Its completion list holds only what the class itself defines, but pyright's checker
+    takes any name on it (the base is Unknown): the list is no constraint."""
+    probe = MemberProbe(client, timeout=20.0)
+    head = ("from not_installed_orm import Model\n\n\nclass Article(Model):\n"
+            "    title = ''\n\n\ndef f():\n    Article.")
+    facts = probe.member_facts(workspace / "orm_user.py", head, "Article", ["title"])
+    assert facts is not None and facts.any_name
 
 
 def test_probe_text_puts_one_use_per_line_at_the_indentation() -> None:
