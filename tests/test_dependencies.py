@@ -20,6 +20,7 @@ from index.dependencies import (
     distributions_for_imports,
     find_site_packages,
     import_paths,
+    workspace_interpreter,
 )
 from index.models import Deprecation
 
@@ -125,6 +126,22 @@ def test_relative_interpreter_resolved_against_workspace(tmp_path: Path) -> None
     tools.mkdir()
     (tools / "py").symlink_to(sys.executable)
     assert Path(sysconfig.get_paths()["purelib"]) in find_site_packages(tmp_path, "tools/py")
+
+
+@pytest.mark.parametrize("layout", [(".venv", "bin", "python"),
+                                    ("venv", "Scripts", "python.exe")])
+def test_the_workspace_venv_is_the_interpreter_for_analysis(tmp_path: Path,
+                                                             layout: tuple[str, ...]) -> None:
+    python = tmp_path.joinpath(*layout)
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    assert workspace_interpreter(tmp_path, "/usr/bin/python3") == str(python)
+
+
+def test_without_a_venv_the_configured_interpreter_or_none(tmp_path: Path) -> None:
+    (tmp_path / ".venv").mkdir()  # no interpreter inside: not a venv to run on
+    assert workspace_interpreter(tmp_path, "tools/py") == str(tmp_path / "tools" / "py")
+    assert workspace_interpreter(tmp_path, None) is None
 
 
 def test_current_process_fallback(tmp_path: Path) -> None:
