@@ -212,17 +212,9 @@ class ReceiverResolver:
         if kind == "class":
             members = [m for m in members if "instance" not in m.decorators]
         if any(DYNAMIC_ATTRIBUTES in m.decorators for m in members) \
-                or self._dynamic_metaclass(qualname):
+                or self.lookup.gets_attributes_set(qualname):
             return Receiver(kind, qualname, members=members, dynamic=True)
         return Receiver(kind, qualname, members=members, complete=complete)
-
-    def _dynamic_metaclass(self, qualname: str) -> bool:
-        """Whether the class's metaclass sets attributes on its classes by computed names
-        (Django's ModelBase: `setattr(cls, name, value)`, whence `Article.objects`)."""
-        metaclass = self.lookup.metaclass(qualname)
-        return metaclass is not None and any(
-            DYNAMIC_ATTRIBUTES in m.decorators for m in self.lookup.class_members(
-                metaclass.qualname))
 
     def _module_receiver(self, module: str) -> Receiver:
         exports = self.lookup.module_exports(module, public_only=False, respect_all=False)

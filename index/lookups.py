@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from index.models import METACLASS, Deprecation, Symbol, SymbolKind
+from index.external_classes import ExternalClasses
+from index.models import DYNAMIC_ATTRIBUTES, METACLASS, Deprecation, Symbol, SymbolKind
 from index.store import IndexStore
 
 MAX_RESOLVE_DEPTH = 12
 
 
 class SymbolLookup:
-    def __init__(self, store: IndexStore) -> None:
+    def __init__(self, store: IndexStore, external: ExternalClasses | None = None) -> None:
+        """`external`: installed packages' classes, read when a repository class inherits
+        from one (see `gets_attributes_set`)."""
         self.store = store
+        self.external = external
 
     def by_qualname(self, qualname: str) -> list[Symbol]:
         return self.store.symbols_where("s.qualname = ? ORDER BY f.path LIKE '%.pyi' DESC",
@@ -81,15 +85,36 @@ class SymbolLookup:
                 base_lists.append(self._linearize(base.qualname, visiting))
         return [cls, *_c3_merge([*base_lists, bases])]
 
-    def metaclass(self, class_qualname: str) -> Symbol | None:
-        """The repository-defined metaclass the class declares or inherits."""
+    def gets_attributes_set(self, class_qualname: str) -> bool:
+        """Whether something outside the class's own body sets attributes on it by computed
+        names: its metaclass (`setattr(cls, name, value)` in Django's ModelBase), or a base
+        class or metaclass from an installed package that does (index.external_classes)."""
         for cls in self.mro(class_qualname):
-            for tag in cls.decorators:
-                if tag.startswith(METACLASS):
-                    found = self.resolve_in_module(cls.module, tag[len(METACLASS):])
-                    return found if found is not None and found.kind == SymbolKind.CLASS \
-                        else None
-        return None
+            metaclasses = [tag[len(METACLASS):] for tag in cls.decorators
+                           if tag.startswith(METACLASS)]
+            for written in [*metaclasses, *cls.bases]:
+                name = written.split("[", 1)[0].strip()
+                found = self.resolve_in_module(cls.module, name)
+                if found is not None and found.kind == SymbolKind.CLASS:
+                    if written in metaclasses and any(
+                            DYNAMIC_ATTRIBUTES in member.decorators
+                            for member in self.class_members(found.qualname)):
+                        return True
+                    continue  # a repository base: its members are the class's members
+                installed = self._imported_name(cls.module, name)
+                if installed and self.external is not None \
+                        and self.external.sets_attributes(installed):
+                    return True
+        return False
+
+    def _imported_name(self, module: str, written: str) -> str | None:
+        """The absolute dotted name an imported name stands for (`models.Model` in a module
+        that does `from django.db import models` -> `django.db.models.Model`)."""
+        head, _, rest = written.partition(".")
+        symbol = self.resolve(f"{module}.{head}")
+        if symbol is None or symbol.kind != SymbolKind.IMPORT or not symbol.target:
+            return None
+        return f"{symbol.target}.{rest}" if rest else symbol.target
 
     def unresolved_bases(self, class_qualname: str) -> list[str]:
         """Bases (anywhere in the MRO) that are not classes of this repository."""

@@ -20,6 +20,7 @@ from index.chunking import code_chunks, doc_chunks
 from index.config import IndexConfig
 from index.dependencies import DependencyDeprecations, SitePackagesError, find_site_packages
 from index.embeddings import MODEL_ID, Embedder
+from index.external_classes import ExternalClasses
 from index.lookups import SymbolLookup
 from index.models import Chunk
 from index.module_names import module_name
@@ -83,7 +84,7 @@ class WorkspaceIndex:
         self.config = config or IndexConfig()
         self.store = IndexStore(database_path(self.root, self.config.cache_dir))
         self.embedder = embedder if embedder is not None else Embedder()
-        self.lookup = SymbolLookup(self.store)
+        self.lookup = SymbolLookup(self.store, ExternalClasses(self._site_packages))
         self.searcher = HybridSearcher(self.store, self.embedder)
         self._buffers: dict[str, str] = {}
         self._write_lock = threading.Lock()
@@ -227,6 +228,13 @@ class WorkspaceIndex:
         own = set(self.lookup.top_level_modules())
         return {row[0].split(".")[0] for row in rows if row[0] and not row[0].startswith(".")
                 and row[0].split(".")[0] not in own}
+
+    def _site_packages(self) -> list[Path]:
+        try:
+            return find_site_packages(self.root, self.config.interpreter)
+        except SitePackagesError as error:
+            log.warning("installed packages not read: %s", error)
+            return []
 
     def scan_dependencies(self) -> int:
         """Deprecation facts of the installed packages the repository imports (each package

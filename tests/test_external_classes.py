@@ -1,0 +1,133 @@
+"""Installed packages' classes read from source (index.external_classes): a repository class
+inherits attributes an installed metaclass or base sets on it, so it is left unconstrained."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from decoding.receiver import ReceiverResolver
+from index.config import IndexConfig
+from index.external_classes import ExternalClasses
+from index.workspace import WorkspaceIndex
+
+INSTALLED = {
+    # re-exported from the package, as `django.db.models.Model` is
+    "fakeorm/__init__.py": "from fakeorm.base import Model\nfrom .forms import *\n",
+    "fakeorm/base.py": """
+        class ModelBase(type):
+            def add_to_class(cls, name, value):
+                setattr(cls, name, value)
+
+
+        class Model(metaclass=ModelBase):
+            def save(self):
+                pass
+    """,
+    "fakeorm/forms.py": """
+        class Form:
+            def clean(self):
+                pass
+
+
+        class View:
+            def __init__(self, **options):
+                for key, value in options.items():
+                    setattr(self, key, value)
+
+
+        class DetailView(View):
+            pass
+    """,
+}
+
+REPOSITORY = {
+    "app/__init__.py": "",
+    "app/models.py": """
+        from fakeorm import Model, Form
+        import fakeorm
+
+
+        class Article(Model):
+            title = ""
+
+
+        class Draft(Article):
+            pass
+
+
+        class Signup(Form):
+            email = ""
+
+
+        class Page(fakeorm.DetailView):
+            pass
+    """,
+}
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for rel, source in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    site = tmp_path / "site-packages"
+    write(site, INSTALLED)
+    return site
+
+
+@pytest.mark.parametrize(("dotted", "sets"), [
+    ("fakeorm.Model", True),  # through the re-export, to the metaclass
+    ("fakeorm.base.Model", True),
+    ("fakeorm.Form", False),  # through the star import; a plain class
+    ("fakeorm.DetailView", True),  # inherits setattr(self, key, value)
+    ("fakeorm.Missing", False),
+    ("not_installed.Model", False),
+])
+def test_installed_classes_that_get_attributes_set(site: Path, dotted: str, sets: bool) -> None:
+    assert ExternalClasses(lambda: [site]).sets_attributes(dotted) is sets
+
+
+def test_a_package_that_cannot_be_read_answers_no(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    write(site, {"broken/__init__.py": "class Model(metaclass=\n"})
+    (site / "odd").mkdir()
+    (site / "odd" / "__init__.py").write_bytes(b"\xff\xfe class X: pass")
+    classes = ExternalClasses(lambda: [site])
+    assert not classes.sets_attributes("broken.Model")
+    assert not classes.sets_attributes("odd.X")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Iterator[WorkspaceIndex]:
+    root = tmp_path / "repo"
+    write(root, REPOSITORY)
+    write(root / ".venv" / "lib" / "python3.11" / "site-packages", INSTALLED)
+    index = WorkspaceIndex(root, IndexConfig(cache_dir=tmp_path / "cache", embeddings=False))
+    index.index_all(embeddings=False)
+    yield index
+    index.close()
+
+
+@pytest.mark.parametrize(("expression", "dynamic"), [
+    ("Article", True),  # `Article.objects`: the installed metaclass sets it
+    ("Article()", True),
+    ("Draft", True),  # inherited through a repository class
+    ("Signup()", False),
+    ("Page()", True),  # `import fakeorm` / `fakeorm.DetailView`
+])
+def test_repository_classes_on_installed_bases(workspace: WorkspaceIndex, expression: str,
+                                               dynamic: bool) -> None:
+    source = (workspace.root / "app" / "models.py").read_text() + f"\n\ndef f():\n    {expression}."
+    lines = source.split("\n")
+    receiver = ReceiverResolver(workspace.lookup).resolve("app.models", source, len(lines) - 1,
+                                                          len(lines[-1]))
+    assert receiver is not None and receiver.known
+    assert receiver.dynamic is dynamic
