@@ -17,11 +17,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from decoding.call_signatures import keyword_names
 from decoding.positions import KEYWORDS, IdentifierPosition
 from decoding.pyright_deprecations import MemberFacts
 from decoding.receiver import ReceiverResolver
 from index.lookups import SymbolLookup
-from index.models import ParamKind, Symbol, SymbolKind
+from index.models import Symbol, SymbolKind
 from index.scope import names_in_scope
 
 log = logging.getLogger(__name__)
@@ -194,17 +195,11 @@ class LegalSetProvider:
     def _argument(self, callee: str, text: str, line: int,
                   visible: frozenset[str]) -> LegalSet | None:
         target = self._callable(callee, text, line)
-        if target is None:
-            return LegalSet(visible, "scope", allows_expression=True)
-        params = target.params
-        if target.kind == SymbolKind.CLASS:
-            init = self.lookup.member(target.qualname, "__init__")
-            params = init.params if init is not None else []
-        if any(p.kind == ParamKind.VAR_KEYWORD for p in params):
-            return None  # `**kwargs` accepts any keyword: the name being written is free
-        keywords = frozenset(p.name for p in params if p.kind not in (
-            ParamKind.POSITIONAL_ONLY, ParamKind.VAR_POSITIONAL) and p.name not in (
-            "self", "cls"))
+        keywords = keyword_names(self.lookup, target) if target is not None else None
+        if keywords is None:
+            # a callee or signature the index cannot know, or `**kwargs`: what is written
+            # may be any keyword (`json.dumps(data, indent=2)`), so nothing is constrained
+            return None
         return LegalSet(visible | keywords, "index", keyword_params=keywords,
                         allows_expression=True)
 

@@ -599,3 +599,88 @@ def test_a_class_whose_base_pyright_cannot_import_is_left_free(completer: Comple
         time.sleep(0.2)
         legal = legal_set_at_end(completer, shop_root, "shop/articles.py", head)
     assert legal is None
+
+
+CALLS_HEAD = """import json
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from not_installed import BaseModel, route
+
+
+@dataclass
+class Item:
+    name: str
+    price: float = 0.0
+
+
+@dataclass
+class Boxed(Item):
+    size: int = 1
+
+
+class Point(NamedTuple):
+    x: int
+
+
+class User(BaseModel):
+    email: str
+
+
+class Plain:
+    pass
+
+
+class Made:
+    def __new__(cls, size):
+        return super().__new__(cls)
+
+
+@route("/")
+def page(slug):
+    return slug
+
+
+def scaled(value, /, factor, *, exact=False):
+    return value
+
+
+def main():
+    return """
+
+
+@pytest.mark.parametrize(("call", "keywords"), [
+    ("scaled(1, ", {"factor", "exact"}),
+    ("Item(", {"name", "price"}),  # a dataclass's fields
+    ("Boxed(", {"name", "price", "size"}),  # with the inherited ones
+    ("Made(", {"size"}),
+    ("Plain(", set()),  # `object()`
+    ("json.dumps(data, ", None),  # not in the index: `indent=2` must stay possible
+    ("User(", None),  # a base the index does not hold
+    ("Point(", None),  # NamedTuple
+    ("page(", None),  # a decorator may change the signature
+])
+def test_keyword_arguments_the_index_can_and_cannot_know(
+        completer: Completer, shop_root: Path, call: str, keywords: set[str] | None) -> None:
+    legal = legal_set_at_end(completer, shop_root, "shop/calls.py", CALLS_HEAD + call)
+    if keywords is None:
+        assert legal is None
+    else:
+        assert legal is not None and legal.keyword_params == keywords
+
+
+@pytest.mark.parametrize(("intended", "passes"), [
+    ('Item(name="tea", price=2)\n', True),
+    ('Item(title="tea")\n', False),  # not a field
+    ('scaled(1, 2, exact=True)\n', True),
+])
+def test_dataclass_fields_are_its_keyword_arguments(completer: Completer, shop_root: Path,
+                                                    teacher: Teacher, intended: str,
+                                                    passes: bool) -> None:
+    rel = "shop/calls.py"
+    monitor = monitor_at(completer, shop_root, CALLS_HEAD, rel)
+    try:
+        assert (teacher.run(monitor, intended) == intended) is passes
+    finally:
+        completer.registry.get(shop_root).close_buffer(rel)
+        completer.close_document(shop_root, rel)
