@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from decoding.pyright_protocol import TAG_DEPRECATED
+from decoding.pyright_protocol import TAG_DEPRECATED, TAG_UNNECESSARY
 from index.deprecation_text import parse_replacement
 from index.lru import LruCache
 
@@ -63,13 +63,20 @@ def probe_text(head: str, receiver: str, names: list[str]) -> tuple[str, int]:
 
 
 def accepts_any_name(diagnostics: Iterable[dict[str, Any]], line: int) -> bool:
-    """Whether no attribute error points at `line`, the probe's use of ABSENT_MEMBER."""
+    """Whether pyright's checker takes ABSENT_MEMBER, used on `line`: no attribute error
+    there, in code it analyses (it reports nothing in code it judges unreachable, e.g. a
+    branch its narrowing rules out, so there its silence proves nothing)."""
+    diagnostics = list(diagnostics)
+    if any(TAG_UNNECESSARY in (diagnostic.get("tags") or ())
+           and _line_of(diagnostic) <= line <= _line_of(diagnostic, "end")
+           for diagnostic in diagnostics):
+        return False
     return not any(diagnostic.get("code") in ATTRIBUTE_ERRORS
                    and _line_of(diagnostic) == line for diagnostic in diagnostics)
 
 
-def _line_of(diagnostic: dict[str, Any]) -> int:
-    return int(((diagnostic.get("range") or {}).get("start") or {}).get("line", -1))
+def _line_of(diagnostic: dict[str, Any], end: str = "start") -> int:
+    return int(((diagnostic.get("range") or {}).get(end) or {}).get("line", -1))
 
 
 def deprecated_in(diagnostics: Iterable[dict[str, Any]], first_line: int,

@@ -383,6 +383,16 @@ def test_probe_tells_a_receiver_whose_base_pyright_cannot_import(client: Pyright
     assert facts is not None and facts.any_name
 
 
+@needs_pyright
+def test_in_code_pyright_judges_unreachable_its_silence_proves_nothing(
+        client: PyrightClient, workspace: Path) -> None:
+    probe = MemberProbe(client, timeout=20.0)
+    head = ("from shop.cart import Cart\n\n\ndef f():\n    cart = Cart()\n"
+            "    return cart\n    cart.")  # below a return
+    facts = probe.member_facts(workspace / "unreachable_user.py", head, "cart", ["save"])
+    assert facts is not None and not facts.any_name
+
+
 def test_probe_text_puts_one_use_per_line_at_the_indentation() -> None:
     text, first = probe_text("import a\n\ndef f():\n    y = a.b(x.", "x", ["one", "two"])
     assert text == "import a\n\ndef f():\n    x.one\n    x.two\n" and first == 3
