@@ -117,7 +117,11 @@ class LegalSetProvider:
             return self._modules(position.module or "")
         if position.kind == "from_name":
             return self._from_names(position.module or "", text, line, position)
-        scope = names_in_scope(text, line, position.column)
+        # the buffer's own top-level names, defined below the cursor too (the index holds
+        # the whole buffer; `text` ends where the identifier starts)
+        later = [symbol.name for symbol in self.lookup.module_exports(
+            self.module, public_only=False, respect_all=False)]
+        scope = names_in_scope(text, line, position.column, later)
         visible = frozenset(name.name for name in scope) | KEYWORDS
         if position.kind == "argument":
             return self._argument(position.callee or "", text, line, visible)

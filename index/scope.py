@@ -4,6 +4,7 @@ module names, imports, builtins), computed from the live text, not the stored co
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -24,10 +25,14 @@ class ScopedName:
     line: int = -1
 
 
-def names_in_scope(source: str, line: int, character: int) -> list[ScopedName]:
+def names_in_scope(source: str, line: int, character: int,
+                   later_module_names: Iterable[str] = ()) -> list[ScopedName]:
     """Visible names at the start of `line`, innermost scope first, each name once. Scope is
     judged from the lines above the cursor (see `with_placeholder_line`), so `character`
-    only documents the position; names bound earlier on the same line are not included."""
+    only documents the position; names bound earlier on the same line are not included.
+    `later_module_names`: the module's top-level names in the whole buffer, past `source`'s
+    end too; a function body sees them (it runs after the module has bound them), code at
+    module level or in a class body at module level does not."""
     stand_in, offset = with_placeholder_line(source, line)
     root = parse(stand_in.encode("utf-8", errors="surrogatepass")).root_node
     chain = _enclosing_scopes(root, offset)
@@ -53,6 +58,9 @@ def names_in_scope(source: str, line: int, character: int) -> list[ScopedName]:
             add(name, "import" if kind == "import" else label, at)
     for name, kind, at in _bindings(root, None):
         add(name, "import" if kind == "import" else "module", at)
+    if any(node.type in ("function_definition", "lambda") for node in chain):
+        for name in later_module_names:
+            add(name, "module")
     for name in sorted(BUILTIN_NAMES):
         add(name, "builtin")
     return found

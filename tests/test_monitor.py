@@ -684,3 +684,30 @@ def test_dataclass_fields_are_its_keyword_arguments(completer: Completer, shop_r
     finally:
         completer.registry.get(shop_root).close_buffer(rel)
         completer.close_document(shop_root, rel)
+
+
+@pytest.mark.parametrize(("head", "visible"), [
+    ("def main():\n    return ", True),  # runs after the module has defined `helper`
+    ("value = ", False),  # module level: `helper` is not bound yet
+])
+def test_a_function_body_sees_module_names_defined_below_the_cursor(
+        completer: Completer, shop_root: Path, head: str, visible: bool) -> None:
+    from decoding.positions import position_at_end
+
+    rel = "shop/below.py"
+    buffer = head + "\n\n\ndef helper():\n    return 1\n"
+    index = completer.registry.get(shop_root)
+    lines = head.split("\n")
+    request = CompletionRequest(shop_root, rel, buffer, len(lines) - 1, len(lines[-1]),
+                                "grounded")
+    position = position_at_end(head)
+    assert position is not None and position.kind == "name"
+    try:
+        index.set_buffer(rel, buffer)
+        monitor = completer.build_monitor(index, "shop.below", request, head,
+                                          type_blind=False, rescore=False)
+        legal = monitor.provider.legal_for(position, head, len(lines) - 1)
+    finally:
+        index.close_buffer(rel)
+        completer.close_document(shop_root, rel)
+    assert legal is not None and ("helper" in legal.names) is visible
