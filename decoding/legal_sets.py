@@ -42,6 +42,8 @@ class MemberOracle(Protocol):
     def member_names(self, path: Path, text: str, line: int,
                      character: int) -> object | None: ...
 
+    def hover(self, path: Path, text: str, line: int, character: int) -> str | None: ...
+
 
 class MemberFactsOracle(Protocol):
     """Pyright's checker on a receiver's members (decoding.pyright_deprecations.MemberProbe)."""
@@ -142,6 +144,9 @@ class LegalSetProvider:
             prior = _class_access_prior(receiver.members) if receiver.kind == "class" else {}
             legal = LegalSet(names, "index", _deprecations(receiver.members), prior=prior)
         else:
+            if (receiver is None or not receiver.known) and self._typed_dynamic(
+                    text, line, position):
+                return None
             deprecated = _deprecations(receiver.members) if receiver is not None else {}
             legal = self._ask_oracle(text, line, position, deprecated)
             if legal is not None and receiver is not None and receiver.known:
@@ -158,6 +163,18 @@ class LegalSetProvider:
             used = _read_in_class(text, position.receiver, receiver.qualname)
             legal = replace(legal, names=legal.names | used)
         return legal
+
+    def _typed_dynamic(self, text: str, line: int, position: IdentifierPosition) -> bool:
+        """A receiver only pyright types, whose type (read from its hover on the receiver's
+        last character) is a class that gets attributes by computed names."""
+        if self.oracle is None or not position.receiver or position.column < 2 \
+                or not self.lookup.marked_dynamic():
+            return False
+        hover = self.oracle.hover(self.path, text, line, position.column - 2)
+        if not hover:
+            return False
+        declared = hover.split("\n", 1)[0].partition(": ")[2]
+        return self.resolver.type_names_dynamic(declared)
 
     def _ask_oracle(self, text: str, line: int, position: IdentifierPosition,
                     deprecated: dict[str, str | None]) -> LegalSet | None:

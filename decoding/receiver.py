@@ -216,6 +216,16 @@ class ReceiverResolver:
             return Receiver(kind, qualname, members=members, dynamic=True)
         return Receiver(kind, qualname, members=members, complete=complete)
 
+    def type_names_dynamic(self, type_text: str) -> bool:
+        """Whether a type as pyright prints it (`Options | None`, `list[Options]`) names a
+        repository class whose instances or class get attributes by computed names."""
+        for name in set(re.findall(r"[A-Za-z_]\w*", type_text)):
+            for symbol in self.lookup.by_name(name):
+                if symbol.kind == SymbolKind.CLASS \
+                        and self._class_receiver(symbol.qualname, "instance").dynamic:
+                    return True
+        return False
+
     def _module_receiver(self, module: str) -> Receiver:
         exports = self.lookup.module_exports(module, public_only=False, respect_all=False)
         submodules = self.lookup.submodules(module)

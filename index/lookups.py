@@ -85,6 +85,12 @@ class SymbolLookup:
                 base_lists.append(self._linearize(base.qualname, visiting))
         return [cls, *_c3_merge([*base_lists, bases])]
 
+    def marked_dynamic(self) -> set[str]:
+        """Classes whose own code sets attributes on them by computed names (the index's
+        `__dict__` marker; subclasses inherit it)."""
+        return {symbol.parent for symbol in self.store.symbols_where("s.name = '__dict__'")
+                if symbol.parent and DYNAMIC_ATTRIBUTES in symbol.decorators}
+
     def gets_attributes_set(self, class_qualname: str) -> bool:
         """Whether something outside the class's own body sets attributes on it by computed
         names: its metaclass (`setattr(cls, name, value)` in Django's ModelBase), or a base

@@ -523,6 +523,8 @@ DYNAMIC_HEAD = ("from collections import OrderedDict\n\n\n"
                 "        for key, value in settings.items():\n"
                 "            setattr(self, key, value)\n\n\n"
                 "class Point:\n    def __init__(self):\n        setattr(self, 'x', 0)\n\n\n"
+                "class Settings:\n    def load(self, **values):\n"
+                "        self.__dict__.update(values)\n\n\n"
                 "class Verbs:\n    pass\n\n\nfor verb in ('get', 'post'):\n"
                 "    setattr(Verbs, verb, None)\n\n\n"
                 "class Fixed:\n    pass\n\n\nsetattr(Fixed, 'answer', 42)\n\n\n"
@@ -536,6 +538,7 @@ DYNAMIC_HEAD = ("from collections import OrderedDict\n\n\n"
 
 @pytest.mark.parametrize(("body", "legal_names"), [
     ("    opts = Options(verbose=True)\n    opts.", None),  # any name may have been set
+    ("    found = [Settings()][0]\n    found.", None),  # typed by pyright only (its hover)
     ("    point = Point()\n    point.", {"x"}),
     ("    Verbs.", None),  # set on the class by computed names
     ("    Verbs().", None),  # and so on its instances
