@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 1_000_000
 INTERPRETER_TIMEOUT_S = 10.0
-CACHE_SCHEMA = 4
+CACHE_SCHEMA = 5
 _VENV_NAMES = (".venv", "venv")
 _SKIPPED_DIRS = frozenset({"tests", "test", "testing", "__pycache__"})
 # Runs inside the configured interpreter: prints its install paths, nothing else.

@@ -18,6 +18,10 @@ from index.parsing import class_path, named_children, string_literal_value, text
 
 _OWN_CLASS = ("cls", "type(self)", "self.__class__")
 _DICT_WRITES = ("self.__dict__.update", "vars(self).update", "self.__dict__.setdefault")
+# Methods that put back attributes the object already had (pickling, copying) or route every
+# write (`__setattr__`): a computed name there adds nothing new to list.
+RESTORING_METHODS = frozenset({"__setstate__", "__getstate__", "__copy__", "__deepcopy__",
+                               "__reduce__", "__reduce_ex__", "__setattr__", "__delattr__"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +33,12 @@ class SetAttribute:
     end_line: int
 
 
-def set_on_self(node: Node, class_qualname: str) -> SetAttribute | None:
-    """What a call or an assignment in a method of the class sets on `self`."""
+def set_on_self(node: Node, class_qualname: str, method: str) -> SetAttribute | None:
+    """What a call or an assignment in `method` of the class sets on `self`. Copying
+    another object's attributes (`self.__dict__.update(other.__dict__)`, usually an
+    instance of the same class) and the RESTORING_METHODS add no attribute to list."""
+    if method in RESTORING_METHODS:
+        return None
     span = node.start_point[0], node.end_point[0]
     if node.type == "assignment":
         left = node.child_by_field_name("left")
@@ -41,10 +49,13 @@ def set_on_self(node: Node, class_qualname: str) -> SetAttribute | None:
     if node.type != "call":
         return None
     function = text(node.child_by_field_name("function"))
-    if function in _DICT_WRITES:
-        return SetAttribute(class_qualname, None, False, *span)
     arguments = node.child_by_field_name("arguments")
     args = list(named_children(arguments)) if arguments is not None else []
+    if function in _DICT_WRITES:
+        copied = text(args[0]) if len(args) == 1 else ""
+        if copied.endswith(".__dict__") or copied.startswith("vars("):
+            return None
+        return SetAttribute(class_qualname, None, False, *span)
     if function != "setattr" or len(args) < 2 or text(args[0]) != "self":
         return None
     return SetAttribute(class_qualname, _literal_name(args[1]), False, *span)

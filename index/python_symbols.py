@@ -134,7 +134,7 @@ class _Extractor:
                  params=params, returns=returns, decorators=decorators, doc=doc,
                  deprecation=deprecation, **span)
         if in_class and body is not None:
-            self.collect_instance_attributes(body, parent, params)
+            self.collect_instance_attributes(body, parent, params, name)
 
     def visit_assignment(self, node: Node, parent: str, in_class: bool,
                          class_symbol: Symbol | None) -> None:
@@ -166,13 +166,13 @@ class _Extractor:
                      and _is_field_class(class_symbol) else [])
 
     def collect_instance_attributes(self, body: Node, class_qualname: str,
-                                    params: list[Parameter]) -> None:
+                                    params: list[Parameter], method: str) -> None:
         if not params or params[0].name != "self":
             return
         # `self.x = x` where the parameter `x` is annotated: the attribute has that type.
         annotated = {p.name: p.annotation for p in params if p.annotation}
         for node in _walk_without_nested_scopes(body):
-            found = set_on_self(node, class_qualname)
+            found = set_on_self(node, class_qualname, method)
             if found is not None:
                 self.add_set_attribute(found)
             if node.type != "assignment":

@@ -109,6 +109,17 @@ class Point:
 class Bag:
     def put(self, key, value):
         self.__dict__[key] = value
+
+class Pickled:
+    def __init__(self):
+        self.size = 0
+
+    def __setstate__(self, state):
+        for name, value in state.items():
+            setattr(self, name, value)
+
+    def absorb(self, other):
+        self.__dict__.update(other.__dict__)
 """
 
 
@@ -119,13 +130,15 @@ def test_setattr_defines_attributes_or_marks_the_class_dynamic() -> None:
     symbols = extract_module(DYNAMIC_SOURCE, "m.py", "m").symbols
     members: dict[str, dict[str, list[str]]] = {}
     for symbol in symbols:
-        if symbol.parent in ("m.Options", "m.Record", "m.Point", "m.Bag"):
+        if symbol.parent in ("m.Options", "m.Record", "m.Point", "m.Bag", "m.Pickled"):
             members.setdefault(symbol.parent, {})[symbol.name] = symbol.decorators
     assert DYNAMIC_ATTRIBUTES in members["m.Options"]["__dict__"]  # a computed name
     assert DYNAMIC_ATTRIBUTES in members["m.Record"]["__dict__"]
     assert DYNAMIC_ATTRIBUTES in members["m.Bag"]["__dict__"]
     assert {"x", "y"} <= set(members["m.Point"])  # a literal name is just an attribute
     assert "__dict__" not in members["m.Point"]
+    # restoring pickled state and copying another instance add nothing to list
+    assert "__dict__" not in members["m.Pickled"]
 
 
 CLASS_SETATTR_SOURCE = b"""
