@@ -196,7 +196,9 @@ class LegalSetProvider:
     def _modules(self, package: str) -> LegalSet | None:
         if not package:
             names = set(self.lookup.top_level_modules()) | set(sys.stdlib_module_names)
-            names |= _installed_top_level()
+            names |= _installed_top_level()  # the server's own, often the workspace's too
+            if self.lookup.installed is not None:
+                names |= self.lookup.installed.top_level_names()
             return LegalSet(frozenset(names), "index")
         if self.lookup.store.module_info(package) is None:
             return None  # a third-party package: its layout is not indexed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from index.external_classes import ExternalClasses
+from index.installed_packages import InstalledPackages
 from index.models import DYNAMIC_ATTRIBUTES, METACLASS, Deprecation, Symbol, SymbolKind
 from index.store import IndexStore
 
@@ -10,11 +10,11 @@ MAX_RESOLVE_DEPTH = 12
 
 
 class SymbolLookup:
-    def __init__(self, store: IndexStore, external: ExternalClasses | None = None) -> None:
-        """`external`: installed packages' classes, read when a repository class inherits
-        from one (see `gets_attributes_set`)."""
+    def __init__(self, store: IndexStore, installed: InstalledPackages | None = None) -> None:
+        """`installed`: the workspace's installed packages, read when a repository class
+        inherits from one of their classes (see `gets_attributes_set`)."""
         self.store = store
-        self.external = external
+        self.installed = installed
 
     def by_qualname(self, qualname: str) -> list[Symbol]:
         return self.store.symbols_where("s.qualname = ? ORDER BY f.path LIKE '%.pyi' DESC",
@@ -94,7 +94,7 @@ class SymbolLookup:
     def gets_attributes_set(self, class_qualname: str) -> bool:
         """Whether something outside the class's own body sets attributes on it by computed
         names: its metaclass (`setattr(cls, name, value)` in Django's ModelBase), or a base
-        class or metaclass from an installed package that does (index.external_classes)."""
+        class or metaclass from an installed package that does (index.installed_packages)."""
         for cls in self.mro(class_qualname):
             metaclasses = [tag[len(METACLASS):] for tag in cls.decorators
                            if tag.startswith(METACLASS)]
@@ -108,8 +108,8 @@ class SymbolLookup:
                         return True
                     continue  # a repository base: its members are the class's members
                 installed = self._imported_name(cls.module, name)
-                if installed and self.external is not None \
-                        and self.external.sets_attributes(installed):
+                if installed and self.installed is not None \
+                        and self.installed.sets_attributes(installed):
                     return True
         return False
 

@@ -20,7 +20,7 @@ from index.chunking import code_chunks, doc_chunks
 from index.config import IndexConfig
 from index.dependencies import DependencyDeprecations, SitePackagesError, find_site_packages
 from index.embeddings import MODEL_ID, Embedder
-from index.external_classes import ExternalClasses
+from index.installed_packages import InstalledPackages
 from index.lookups import SymbolLookup
 from index.models import Chunk
 from index.module_names import module_name
@@ -84,7 +84,7 @@ class WorkspaceIndex:
         self.config = config or IndexConfig()
         self.store = IndexStore(database_path(self.root, self.config.cache_dir))
         self.embedder = embedder if embedder is not None else Embedder()
-        self.lookup = SymbolLookup(self.store, ExternalClasses(self._site_packages))
+        self.lookup = SymbolLookup(self.store, InstalledPackages(self._site_packages))
         self.searcher = HybridSearcher(self.store, self.embedder)
         self._buffers: dict[str, str] = {}
         self._write_lock = threading.Lock()

@@ -1,13 +1,14 @@
-"""Classes of installed packages, read on demand from their source.
+"""The workspace's installed packages, read on demand from their source (nothing is imported
+or run): which top-level names they install, and what they do to classes built on theirs.
 
 The index holds the repository's own symbols; a repository class whose base comes from an
 installed package (`class Article(models.Model)`) inherits whatever that package does to its
 classes. What matters here is one question: does the package set attributes on the class by
 computed names, so that nobody can list them statically? Django's `ModelBase` metaclass does
 (`setattr(cls, name, value)` gives every model `objects`, `DoesNotExist`, `id`), and neither
-the index nor pyright sees those names. The answer is read from the package's source with
-the index's own extractor (nothing is imported or run), following imports and re-exports
-between its modules, and remembered for the life of the process.
+the index nor pyright sees those names. The answer is read with the index's own extractor,
+following imports and re-exports between the package's modules, and remembered for the life
+of the process.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 2_000_000
 MAX_HOPS = 32  # imports, bases and metaclasses followed from one class
+_MODULE_FILES = (".py", ".so", ".pyd")
 
 
-class ExternalClasses:
+class InstalledPackages:
     def __init__(self, site_packages: Callable[[], list[Path]]) -> None:
         """`site_packages`: where the workspace's packages are installed (asked once, when
         first needed)."""
@@ -33,6 +35,32 @@ class ExternalClasses:
         self._site_packages: list[Path] | None = None
         self._modules: dict[str, ModuleSymbols | None] = {}
         self._answers: dict[str, bool] = {}
+        self._top_level: frozenset[str] | None = None
+        self._top_level_stamp: tuple[float, ...] = ()
+
+    def top_level_names(self) -> frozenset[str]:
+        """Importable top-level names (packages, modules, extensions) in site-packages, listed
+        again whenever a site-packages folder changes (a package installed meanwhile)."""
+        roots = self._roots()
+        stamp = tuple(_mtime(root) for root in roots)
+        if self._top_level is None or stamp != self._top_level_stamp:
+            names: set[str] = set()
+            for root in roots:
+                try:
+                    children = list(root.iterdir())
+                except OSError:
+                    continue
+                for child in children:
+                    stem = child.name.split(".", 1)[0]
+                    if stem.isidentifier() and (child.is_dir() or child.suffix in _MODULE_FILES):
+                        names.add(stem)
+            self._top_level, self._top_level_stamp = frozenset(names), stamp
+        return self._top_level
+
+    def _roots(self) -> list[Path]:
+        if self._site_packages is None:
+            self._site_packages = self._find_site_packages()
+        return self._site_packages
 
     def sets_attributes(self, dotted: str) -> bool:
         """Whether the installed class `dotted` (`django.db.models.Model`), a base of it or
@@ -117,10 +145,8 @@ class ExternalClasses:
         if name in self._modules:
             return self._modules[name]
         found = None
-        if self._site_packages is None:
-            self._site_packages = self._find_site_packages()
         relative = Path(*name.split("."))
-        for root in self._site_packages:
+        for root in self._roots():
             for path, is_package in ((root / relative / "__init__.py", True),
                                      (root / relative.with_suffix(".py"), False)):
                 if path.is_file() and path.stat().st_size <= MAX_FILE_BYTES:
@@ -130,3 +156,10 @@ class ExternalClasses:
                 break
         self._modules[name] = found
         return found
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

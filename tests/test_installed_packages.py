@@ -1,17 +1,20 @@
-"""Installed packages' classes read from source (index.external_classes): a repository class
+"""Installed packages' classes read from source (index.installed_packages): a repository class
 inherits attributes an installed metaclass or base sets on it, so it is left unconstrained."""
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from decoding.legal_sets import LegalSetProvider
+from decoding.positions import position_at_end
 from decoding.receiver import ReceiverResolver
 from index.config import IndexConfig
-from index.external_classes import ExternalClasses
+from index.installed_packages import InstalledPackages
 from index.workspace import WorkspaceIndex
 
 INSTALLED = {
@@ -92,7 +95,7 @@ def site(tmp_path: Path) -> Path:
     ("not_installed.Model", False),
 ])
 def test_installed_classes_that_get_attributes_set(site: Path, dotted: str, sets: bool) -> None:
-    assert ExternalClasses(lambda: [site]).sets_attributes(dotted) is sets
+    assert InstalledPackages(lambda: [site]).sets_attributes(dotted) is sets
 
 
 def test_a_package_that_cannot_be_read_answers_no(tmp_path: Path) -> None:
@@ -100,7 +103,7 @@ def test_a_package_that_cannot_be_read_answers_no(tmp_path: Path) -> None:
     write(site, {"broken/__init__.py": "class Model(metaclass=\n"})
     (site / "odd").mkdir()
     (site / "odd" / "__init__.py").write_bytes(b"\xff\xfe class X: pass")
-    classes = ExternalClasses(lambda: [site])
+    classes = InstalledPackages(lambda: [site])
     assert not classes.sets_attributes("broken.Model")
     assert not classes.sets_attributes("odd.X")
 
@@ -131,3 +134,26 @@ def test_repository_classes_on_installed_bases(workspace: WorkspaceIndex, expres
                                                           len(lines[-1]))
     assert receiver is not None and receiver.known
     assert receiver.dynamic is dynamic
+
+
+def test_top_level_names_are_listed_again_after_an_install(site: Path) -> None:
+    (site / "single.py").write_text("")
+    (site / "fast.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
+    (site / "fakeorm-1.0.dist-info").mkdir()
+    packages = InstalledPackages(lambda: [site])
+    assert {"fakeorm", "single", "fast"} <= packages.top_level_names()
+    assert "fakeorm-1" not in packages.top_level_names()
+    (site / "late").mkdir()
+    os.utime(site, (1, 1))  # the folder's mtime changes with the install
+    assert "late" in packages.top_level_names()
+
+
+def test_import_positions_offer_the_workspace_venvs_packages(workspace: WorkspaceIndex) -> None:
+    """The server may run in its own environment (pipx): `import fakeorm` must still be
+    possible where the workspace's venv installs it."""
+    head = "import "
+    provider = LegalSetProvider(workspace.lookup, "app.run", workspace.root / "app" / "run.py")
+    position = position_at_end(head)
+    assert position is not None and position.kind == "import_module"
+    legal = provider.legal_for(position, head, 0)
+    assert legal is not None and {"fakeorm", "app", "json"} <= legal.names
