@@ -150,8 +150,12 @@ class LegalSetProvider:
             deprecated = _deprecations(receiver.members) if receiver is not None else {}
             legal = self._ask_oracle(text, line, position, deprecated)
             if legal is not None and receiver is not None and receiver.known:
+                own = {m.name for m in receiver.members}
+                if receiver.kind in ("instance", "class") and not _adds_to(own, legal.names) \
+                        and self.lookup.unresolved_bases(receiver.qualname):
+                    return None  # pyright could not read the bases either: they are Unknown
                 # what only the index reads, e.g. `setattr(Cls, "name", value)`
-                legal = replace(legal, names=legal.names | {m.name for m in receiver.members})
+                legal = replace(legal, names=legal.names | own)
         if legal is not None and _is_super(position.receiver):
             legal = _prefer_overridden(legal, text)
         if legal is not None and position.receiver:
@@ -346,6 +350,13 @@ def _deprecations(symbols: list[Symbol]) -> dict[str, str | None]:
 
 
 _INSTALLED: frozenset[str] | None = None
+
+
+def _adds_to(own: set[str], names: frozenset[str]) -> bool:
+    """Whether pyright's `names` hold more than the class's own (index) members and what
+    every object has."""
+    return any(name not in own and name not in OBJECT_ATTRIBUTES
+               and not (name.startswith("__") and name.endswith("__")) for name in names)
 
 
 def _installed_top_level() -> frozenset[str]:
