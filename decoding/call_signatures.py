@@ -1,8 +1,11 @@
-"""The keyword arguments a call accepts, from the index: a function's parameters, a class's
-constructor (its `__init__`, its `__new__`, or the fields a dataclass-like decorator or base
-turns into one). None wherever the index cannot know them, so that no keyword is blocked:
-`**kwargs`, a decorator that may change the signature, a class built on a base the index does
-not hold (`pydantic.BaseModel`, `typing.NamedTuple`, Django's `Model`) or given a metaclass.
+"""The keyword arguments a call accepts: from the index, a function's parameters or a
+class's constructor (its `__init__`, its `__new__`, or the fields a dataclass-like decorator
+turns into one); from pyright's signature help, everything else it can type (the standard
+library's and installed packages' functions). None wherever neither can know them, so that
+no keyword is blocked: `**kwargs`, a decorator that may change the signature, a class built
+on a base the index does not hold (`pydantic.BaseModel`, Django's `Model`) or given a
+metaclass, a signature pyright shows without parameters (what it shows for a class whose
+base it cannot import).
 """
 
 from __future__ import annotations
@@ -51,3 +54,21 @@ def _constructor(lookup: SymbolLookup, cls: Symbol) -> list[Parameter] | None:
     if lookup.unresolved_bases(cls.qualname):
         return None
     return [Parameter(field.name) for field in fields]  # none at all: `object()`
+
+
+def keywords_of_signatures(signatures: list[list[str]]) -> frozenset[str] | None:
+    """Keyword names any of pyright's signatures (overloads) takes, from its parameter labels
+    (`obj: Any`, `/`, `*`, `indent: int = 2`, `**kwds: Any`); None: any name, or unknown."""
+    if not signatures or any(not params for params in signatures):
+        return None
+    names: set[str] = set()
+    for params in signatures:
+        if "/" in params:  # what comes before it is positional-only
+            params = params[params.index("/") + 1:]
+        for label in params:
+            name = label.split(":", 1)[0].split("=", 1)[0].strip()
+            if name.startswith("**"):
+                return None
+            if name.isidentifier() and name not in ("self", "cls"):
+                names.add(name)
+    return frozenset(names)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from decoding.call_signatures import keyword_names
+from decoding.call_signatures import keyword_names, keywords_of_signatures
 from decoding.positions import KEYWORDS, IdentifierPosition
 from decoding.pyright_deprecations import MemberFacts
 from decoding.receiver import ReceiverResolver
@@ -43,6 +43,9 @@ class MemberOracle(Protocol):
                      character: int) -> object | None: ...
 
     def hover(self, path: Path, text: str, line: int, character: int) -> str | None: ...
+
+    def signature_labels(self, path: Path, text: str, line: int,
+                         character: int) -> list[list[str]] | None: ...
 
 
 class MemberFactsOracle(Protocol):
@@ -91,6 +94,7 @@ class LegalSetProvider:
         self.resolver = ReceiverResolver(lookup)
         self.sources: Counter[str] = Counter()
         self._cache: dict[tuple[object, ...], LegalSet | None] = {}
+        self._signatures: dict[tuple[object, ...], frozenset[str] | None] = {}
         self._repo_names: frozenset[str] | None = None
 
     def legal_for(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
@@ -126,7 +130,7 @@ class LegalSetProvider:
         scope = names_in_scope(text, line, position.column, later)
         visible = frozenset(name.name for name in scope) | KEYWORDS
         if position.kind == "argument":
-            return self._argument(position.callee or "", text, line, visible)
+            return self._argument(position, text, line, visible)
         return LegalSet(visible, "scope", allows_expression=True)
 
     def _member(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
@@ -219,16 +223,33 @@ class LegalSetProvider:
         names |= {sub.rsplit(".", 1)[-1] for sub in self.lookup.submodules(absolute)}
         return LegalSet(frozenset(names), "index", _deprecations(exports))
 
-    def _argument(self, callee: str, text: str, line: int,
+    def _argument(self, position: IdentifierPosition, text: str, line: int,
                   visible: frozenset[str]) -> LegalSet | None:
+        callee = position.callee or ""
         target = self._callable(callee, text, line)
         keywords = keyword_names(self.lookup, target) if target is not None else None
+        source = "index"
         if keywords is None:
-            # a callee or signature the index cannot know, or `**kwargs`: what is written
-            # may be any keyword (`json.dumps(data, indent=2)`), so nothing is constrained
+            keywords = self._signature_keywords(callee, text, line, position.column)
+            source = "pyright"
+        if keywords is None:
+            # `**kwargs`, or a signature neither the index nor pyright knows: what is
+            # written may be any keyword, so nothing is constrained
             return None
-        return LegalSet(visible | keywords, "index", keyword_params=keywords,
+        return LegalSet(visible | keywords, source, keyword_params=keywords,
                         allows_expression=True)
+
+    def _signature_keywords(self, callee: str, text: str, line: int,
+                            column: int) -> frozenset[str] | None:
+        """The keywords pyright's signature help gives for the open call (`json.dumps(data,
+        ` -> `indent`, `sort_keys`, ...), asked once per call on a line."""
+        if self.oracle is None:
+            return None
+        key = (callee, line, hash(text[: text.rfind("\n") + 1]))
+        if key not in self._signatures:
+            labels = self.oracle.signature_labels(self.path, text, line, column)
+            self._signatures[key] = keywords_of_signatures(labels) if labels else None
+        return self._signatures[key]
 
     def _callable(self, callee: str, text: str, line: int) -> Symbol | None:
         head, _, name = callee.rpartition(".")

@@ -121,3 +121,30 @@ class PyrightClient(PyrightSession):
             return "\n".join(c.get("value", "") if isinstance(c, dict) else str(c)
                              for c in contents)
         return str(contents) if contents else None
+
+    def signature_labels(self, path: Path, text: str, line: int, character: int, *,
+                         timeout: float | None = None) -> list[list[str]] | None:
+        """For each signature pyright offers inside the call open at the position (one per
+        overload), its parameters as written (`indent: int | None = None`, `*`, `**kwds:
+        Any`); None when pyright cannot answer."""
+        with self._lock:
+            lines = split_lines(text)
+            if not 0 <= line < len(lines):
+                return None
+            result = self._request(path, text, "textDocument/signatureHelp", {
+                "textDocument": {"uri": self._uri(path)},
+                "position": {"line": line, "character": utf16_column(lines[line], character)}},
+                timeout)
+        if result is FAILED or not isinstance(result, dict):
+            return None
+        found = []
+        for signature in result.get("signatures") or ():
+            label = str(signature.get("label", ""))
+            params = []
+            for parameter in signature.get("parameters") or ():
+                part = parameter.get("label") if isinstance(parameter, dict) else None
+                if isinstance(part, list) and len(part) == 2:
+                    part = label[int(part[0]):int(part[1])]
+                params.append(str(part or ""))
+            found.append(params)
+        return found

@@ -393,6 +393,14 @@ def test_in_code_pyright_judges_unreachable_its_silence_proves_nothing(
     assert facts is not None and not facts.any_name
 
 
+@needs_pyright
+def test_signature_labels_of_an_open_call(client: PyrightClient, workspace: Path) -> None:
+    call = "textwrap.wrap('a b', "
+    labels = client.signature_labels(workspace / "signature_user.py",
+                                     "import textwrap\n\n" + call, 2, len(call), timeout=20.0)
+    assert labels and any("width: int = 70" in params for params in labels)
+
+
 def test_probe_text_puts_one_use_per_line_at_the_indentation() -> None:
     text, first = probe_text("import a\n\ndef f():\n    y = a.b(x.", "x", ["one", "two"])
     assert text == "import a\n\ndef f():\n    x.one\n    x.two\n" and first == 3
