@@ -110,12 +110,22 @@ class InstalledPackages:
             if imported is not None and imported.kind == SymbolKind.IMPORT and imported.target:
                 dotted = f"{imported.target}.{rest}" if rest else imported.target
                 continue
-            star = next((f"{source}.{name}" for source in module.star_imports
-                         if self._defining_module(f"{source}.{name}") is not None), None)
+            star = self._star_source(module, name)
             if star is None:
                 return None
-            dotted = star
+            dotted = f"{star}.{name}"
         return None
+
+    def _star_source(self, module: ModuleSymbols, name: str) -> str | None:
+        """The star-imported module `name` comes from: one that defines it, else the first
+        installed one (it may star-import it in turn)."""
+        installed = [source for source in module.star_imports
+                     if self._defining_module(f"{source}.{name}") is not None]
+        for source in installed:
+            found = self._defining_module(f"{source}.{name}")
+            if found is not None and self._symbol(*found) is not None:
+                return source
+        return installed[0] if installed else None
 
     def _defining_module(self, dotted: str) -> tuple[ModuleSymbols, str] | None:
         """The longest module prefix of `dotted` that is installed, and the rest."""

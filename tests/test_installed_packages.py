@@ -19,7 +19,9 @@ from index.workspace import WorkspaceIndex
 
 INSTALLED = {
     # re-exported from the package, as `django.db.models.Model` is
-    "fakeorm/__init__.py": "from fakeorm.base import Model\nfrom .forms import *\n",
+    "fakeorm/__init__.py": "from fakeorm.base import Model\nfrom .empty import *\n"
+                           "from .forms import *\n",
+    "fakeorm/empty.py": "VERSION = 1\n",  # a star import that does not hold the name
     "fakeorm/base.py": """
         class ModelBase(type):
             def add_to_class(cls, name, value):
@@ -89,7 +91,7 @@ def site(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(("dotted", "sets"), [
     ("fakeorm.Model", True),  # through the re-export, to the metaclass
     ("fakeorm.base.Model", True),
-    ("fakeorm.Form", False),  # through the star import; a plain class
+    ("fakeorm.Form", False),  # through the second star import; a plain class
     ("fakeorm.DetailView", True),  # inherits setattr(self, key, value)
     ("fakeorm.Missing", False),
     ("not_installed.Model", False),
