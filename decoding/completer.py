@@ -25,6 +25,7 @@ from decoding.postprocess import CompletionContext, is_multiline_context, postpr
 from decoding.prompt_window import PrefixWindow, split_at
 from decoding.pyright_client import PyrightClient
 from decoding.pyright_deprecations import MemberProbe, probe_path
+from decoding.pyright_signatures import SignatureProbe, signature_probe_path
 from decoding.receiver import Receiver, ReceiverResolver
 from decoding.runtime import LogitsHook, ModelRuntime
 from decoding.token_counts import TokenCounts
@@ -107,6 +108,7 @@ class Completer:
         self.last_prompt: list[int] = []  # the most recent prompt's tokens, for diagnostics
         self._pyright: dict[Path, PyrightClient] = {}
         self._probes: dict[Path, MemberProbe] = {}
+        self._signatures: dict[Path, SignatureProbe] = {}
         self._snippets: dict[Path, SnippetMemo] = {}
 
     @property
@@ -229,12 +231,14 @@ class Completer:
         self.close_document(request.workspace, request.path)
 
     def close_document(self, workspace: Path, path: str) -> None:
-        """Pyright forgets its copy of the buffer (and of its probe) and reads the disk again."""
+        """Pyright forgets its copy of the buffer (and of its probes) and reads the disk
+        again."""
         client = self._pyright.get(workspace.resolve())
         if client is not None:
             full = workspace.resolve() / path
             client.close_document(full)
             client.close_document(probe_path(full))
+            client.close_document(signature_probe_path(full))
 
     def prepare(self, workspace: Path, path: str | None = None, text: str | None = None) -> None:
         """Pay start-up costs before the first request: load the model, build the token
@@ -290,7 +294,8 @@ class Completer:
         provider = LegalSetProvider(
             index.lookup, module, index.root / request.path, oracle=oracle,
             type_blind=type_blind, open_ended=open_ended,
-            member_probe=self._probes.get(index.root) if oracle is not None else None)
+            member_probe=self._probes.get(index.root) if oracle is not None else None,
+            signature_probe=self._signatures.get(index.root) if oracle is not None else None)
         if not rescore:
             return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix, None, healed)
         return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix,
@@ -311,6 +316,7 @@ class Completer:
                     return None
                 self._pyright[root] = client
                 self._probes[root] = MemberProbe(client)
+                self._signatures[root] = SignatureProbe(client)
             return client
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from decoding.call_signatures import keyword_names, keywords_of_signatures
+from decoding.call_signatures import keyword_names
 from decoding.positions import KEYWORDS, IdentifierPosition
 from decoding.pyright_deprecations import MemberFacts
 from decoding.receiver import ReceiverResolver
@@ -44,8 +44,6 @@ class MemberOracle(Protocol):
 
     def hover(self, path: Path, text: str, line: int, character: int) -> str | None: ...
 
-    def signature_labels(self, path: Path, text: str, line: int,
-                         character: int) -> list[list[str]] | None: ...
 
 
 class MemberFactsOracle(Protocol):
@@ -53,6 +51,12 @@ class MemberFactsOracle(Protocol):
 
     def member_facts(self, path: Path, head: str, receiver: str,
                      names: Iterable[str]) -> MemberFacts | None: ...
+
+
+class SignatureOracle(Protocol):
+    """Keyword parameters by pyright (decoding.pyright_signatures.SignatureProbe)."""
+
+    def keywords(self, path: Path, text: str, callee: str) -> frozenset[str] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +84,15 @@ class LegalSetProvider:
     def __init__(self, lookup: SymbolLookup, module: str, path: Path,
                  oracle: MemberOracle | None = None, type_blind: bool = False,
                  open_ended: bool = False,
-                 member_probe: MemberFactsOracle | None = None) -> None:
+                 member_probe: MemberFactsOracle | None = None,
+                 signature_probe: SignatureOracle | None = None) -> None:
         """`open_ended`: the document ends at the cursor, so the class being edited may
         define more members below it than anyone can see; `self.`/`cls.` there allows what
         is defined above, inherited, or already read in the class body."""
         self.lookup = lookup
         self.open_ended = open_ended
         self.member_probe = member_probe
+        self.signature_probe = signature_probe
         self.module = module
         self.path = path
         self.oracle = oracle
@@ -94,7 +100,6 @@ class LegalSetProvider:
         self.resolver = ReceiverResolver(lookup)
         self.sources: Counter[str] = Counter()
         self._cache: dict[tuple[object, ...], LegalSet | None] = {}
-        self._signatures: dict[tuple[object, ...], frozenset[str] | None] = {}
         self._repo_names: frozenset[str] | None = None
 
     def legal_for(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
@@ -230,7 +235,8 @@ class LegalSetProvider:
         keywords = keyword_names(self.lookup, target) if target is not None else None
         source = "index"
         if keywords is None:
-            keywords = self._signature_keywords(callee, text, line, position.column)
+            keywords = self.signature_probe.keywords(self.path, text, callee) \
+                if self.signature_probe is not None else None
             source = "pyright"
         if keywords is None:
             # `**kwargs`, or a signature neither the index nor pyright knows: what is
@@ -238,18 +244,6 @@ class LegalSetProvider:
             return None
         return LegalSet(visible | keywords, source, keyword_params=keywords,
                         allows_expression=True)
-
-    def _signature_keywords(self, callee: str, text: str, line: int,
-                            column: int) -> frozenset[str] | None:
-        """The keywords pyright's signature help gives for the open call (`json.dumps(data,
-        ` -> `indent`, `sort_keys`, ...), asked once per call on a line."""
-        if self.oracle is None:
-            return None
-        key = (callee, line, hash(text[: text.rfind("\n") + 1]))
-        if key not in self._signatures:
-            labels = self.oracle.signature_labels(self.path, text, line, column)
-            self._signatures[key] = keywords_of_signatures(labels) if labels else None
-        return self._signatures[key]
 
     def _callable(self, callee: str, text: str, line: int) -> Symbol | None:
         head, _, name = callee.rpartition(".")

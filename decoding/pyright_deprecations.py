@@ -30,6 +30,7 @@ PROBE_TIMEOUT = 0.5  # seconds
 MAX_PROBED_NAMES = 400
 CACHE_SIZE = 256
 ABSENT_MEMBER = "tether_absent_member_probe"
+SEVERITY_ERROR = 1
 ATTRIBUTE_ERRORS = frozenset({"reportAttributeAccessIssue", "reportOptionalMemberAccess"})
 
 
@@ -64,9 +65,14 @@ def probe_text(head: str, receiver: str, names: list[str]) -> tuple[str, int]:
 
 def accepts_any_name(diagnostics: Iterable[dict[str, Any]], line: int) -> bool:
     """Whether pyright's checker takes ABSENT_MEMBER, used on `line`: no attribute error
-    there, in code it analyses (it reports nothing in code it judges unreachable, e.g. a
-    branch its narrowing rules out, so there its silence proves nothing)."""
+    there, in code it analyses. Its silence proves nothing in code it judges unreachable
+    (e.g. a branch its narrowing rules out) nor where the probe does not parse (probe lines
+    inside a bracket the cursor line's statement left open): a syntax error, which pyright
+    reports without a rule name, anywhere in the probe document voids the answer."""
     diagnostics = list(diagnostics)
+    if any(diagnostic.get("severity") == SEVERITY_ERROR and not diagnostic.get("code")
+           for diagnostic in diagnostics):
+        return False
     if any(TAG_UNNECESSARY in (diagnostic.get("tags") or ())
            and _line_of(diagnostic) <= line <= _line_of(diagnostic, "end")
            for diagnostic in diagnostics):

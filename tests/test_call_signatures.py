@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from decoding.call_signatures import keywords_of_signatures
+from decoding.pyright_signatures import bound_names, import_binding
 
 
 @pytest.mark.parametrize(("signatures", "keywords"), [
@@ -19,3 +20,21 @@ from decoding.call_signatures import keywords_of_signatures
 def test_keywords_of_signatures(signatures: list[list[str]], keywords: set[str] | None) -> None:
     found = keywords_of_signatures(signatures)
     assert (found if found is None else set(found)) == keywords
+
+
+@pytest.mark.parametrize(("statement", "names"), [
+    ("import numpy as np", {"np"}),
+    ("import os.path", {"os"}),
+    ("from os import path, sep as separator", {"path", "separator"}),
+    ("from . import views", {"views"}),
+    ("from shop import (", set()),  # a multi-line import is not read
+])
+def test_names_an_import_statement_binds(statement: str, names: set[str]) -> None:
+    assert bound_names(statement) == names
+
+
+def test_the_last_import_that_binds_a_name_is_the_probes() -> None:
+    text = "import json\nimport simplejson as json  # faster\n\ndef f():\n    import textwrap\n"
+    assert import_binding(text, "json") == "import simplejson as json"
+    assert import_binding(text, "textwrap") == "import textwrap"
+    assert import_binding(text, "os") is None

@@ -27,6 +27,7 @@ from decoding.pyright_protocol import (
     utf16_column,
 )
 from decoding.pyright_rpc import encode_message, langserver_command, read_message
+from decoding.pyright_signatures import SignatureProbe, signature_probe_path
 
 BASE = '''\
 from typing_extensions import deprecated
@@ -399,6 +400,32 @@ def test_signature_labels_of_an_open_call(client: PyrightClient, workspace: Path
     labels = client.signature_labels(workspace / "signature_user.py",
                                      "import textwrap\n\n" + call, 2, len(call), timeout=20.0)
     assert labels and any("width: int = 70" in params for params in labels)
+
+
+@needs_pyright
+def test_inside_a_bracket_left_open_the_probe_does_not_parse_and_proves_nothing(
+        client: PyrightClient, workspace: Path) -> None:
+    """The probe's lines replace the cursor line, here inside `print(`: a syntax error, not
+    pyright's acceptance of any name."""
+    probe = MemberProbe(client, timeout=20.0)
+    head = ("from shop.cart import Cart\n\n\ndef f():\n    cart = Cart()\n    print(\n"
+            "        1,\n        cart.")
+    facts = probe.member_facts(workspace / "bracket_user.py", head, "cart", ["save"])
+    assert facts is not None and not facts.any_name
+
+
+@needs_pyright
+def test_signature_probe_reads_imported_functions_on_a_small_document(
+        client: PyrightClient, workspace: Path) -> None:
+    probe = SignatureProbe(client, timeout=20.0)
+    user = workspace / "keywords_user.py"
+    text = "import json\nimport textwrap as tw\n\ndef f(helper):\n    x = "
+    wrap = probe.keywords(user, text, "tw.wrap")
+    assert wrap is not None and {"width", "break_long_words"} <= wrap
+    assert probe.keywords(user, text, "tw.wrap") is wrap  # cached
+    assert probe.keywords(user, text, "json.dumps") is None  # `**kwds`
+    assert probe.keywords(user, text, "helper") is None  # a local: not asked
+    assert not signature_probe_path(user).exists()
 
 
 def test_probe_text_puts_one_use_per_line_at_the_indentation() -> None:
