@@ -104,15 +104,8 @@ class PyrightClient(PyrightSession):
     def hover(self, path: Path, text: str, line: int, character: int, *,
               timeout: float | None = None) -> str | None:
         """Hover text (usually the declared signature) at the position, or None."""
-        with self._lock:
-            lines = split_lines(text)
-            if not 0 <= line < len(lines):
-                return None
-            result = self._request(path, text, "textDocument/hover", {
-                "textDocument": {"uri": self._uri(path)},
-                "position": {"line": line, "character": utf16_column(lines[line], character)}},
-                timeout)
-        if result is FAILED or not isinstance(result, dict):
+        result = self._at_position("textDocument/hover", path, text, line, character, timeout)
+        if not isinstance(result, dict):
             return None
         contents = result.get("contents")
         if isinstance(contents, dict):
@@ -127,15 +120,9 @@ class PyrightClient(PyrightSession):
         """For each signature pyright offers inside the call open at the position (one per
         overload), its parameters as written (`indent: int | None = None`, `*`, `**kwds:
         Any`); None when pyright cannot answer."""
-        with self._lock:
-            lines = split_lines(text)
-            if not 0 <= line < len(lines):
-                return None
-            result = self._request(path, text, "textDocument/signatureHelp", {
-                "textDocument": {"uri": self._uri(path)},
-                "position": {"line": line, "character": utf16_column(lines[line], character)}},
-                timeout)
-        if result is FAILED or not isinstance(result, dict):
+        result = self._at_position("textDocument/signatureHelp", path, text, line, character,
+                                   timeout)
+        if not isinstance(result, dict):
             return None
         found = []
         for signature in result.get("signatures") or ():
@@ -148,3 +135,16 @@ class PyrightClient(PyrightSession):
                 params.append(str(part or ""))
             found.append(params)
         return found
+
+    def _at_position(self, method: str, path: Path, text: str, line: int, character: int,
+                     timeout: float | None) -> Any:
+        """Pyright's answer to a request about one position of `text` (the buffer for
+        `path`); FAILED or None when there is none."""
+        with self._lock:
+            lines = split_lines(text)
+            if not 0 <= line < len(lines):
+                return None
+            return self._request(path, text, method, {
+                "textDocument": {"uri": self._uri(path)},
+                "position": {"line": line, "character": utf16_column(lines[line], character)}},
+                timeout)
