@@ -25,7 +25,7 @@ from decoding.postprocess import CompletionContext, is_multiline_context, postpr
 from decoding.prompt_window import PrefixWindow, split_at
 from decoding.pyright_client import PyrightClient
 from decoding.pyright_deprecations import MemberProbe, probe_path
-from decoding.pyright_signatures import SignatureProbe, signature_probe_path
+from decoding.pyright_signatures import SignatureProbe
 from decoding.receiver import Receiver, ReceiverResolver
 from decoding.runtime import LogitsHook, ModelRuntime
 from decoding.token_counts import TokenCounts
@@ -231,14 +231,13 @@ class Completer:
         self.close_document(request.workspace, request.path)
 
     def close_document(self, workspace: Path, path: str) -> None:
-        """Pyright forgets its copy of the buffer (and of its probes) and reads the disk
-        again."""
+        """Pyright forgets its copy of the buffer (and of its member probe) and reads the
+        disk again."""
         client = self._pyright.get(workspace.resolve())
         if client is not None:
             full = workspace.resolve() / path
             client.close_document(full)
             client.close_document(probe_path(full))
-            client.close_document(signature_probe_path(full))
 
     def prepare(self, workspace: Path, path: str | None = None, text: str | None = None) -> None:
         """Pay start-up costs before the first request: load the model, build the token

@@ -3,7 +3,8 @@
 Asked on a tiny probe document -- the edited file's import that binds the callee's first name,
 then the open call (`import textwrap` / `textwrap.wrap(`) -- rather than on the edited file,
 which pyright would re-analyse for every new call the model writes; the answer depends only on
-that import, so it is cached per (folder, import, callee) for the life of the server.
+that import, so it is cached per (folder, import, callee) for the life of the server. The
+probe document stays open in pyright, so asking again after a timeout finds it analysed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Protocol
 from decoding.call_signatures import keywords_of_signatures
 from index.lru import LruCache
 
-PROBE_TIMEOUT = 1.0  # seconds
+PROBE_TIMEOUT = 0.5  # seconds: past it the position is left free, and asked again next time
 CACHE_SIZE = 1024
 _BUILTINS = frozenset(dir(builtins))
 _IMPORT = re.compile(r"^import\s+(?P<names>[\w.]+(?:\s+as\s+\w+)?"
@@ -29,6 +30,8 @@ _UNKNOWN = frozenset({"\0unknown"})  # cached answer: pyright gave no usable sig
 
 class SignatureSource(Protocol):
     """What the probe needs from decoding.pyright_client.PyrightClient."""
+
+    def update_document(self, path: Path, text: str, *, invalidates: bool = True) -> int: ...
 
     def signature_labels(self, path: Path, text: str, line: int, character: int, *,
                          timeout: float | None = None) -> list[list[str]] | None: ...
@@ -80,9 +83,12 @@ class SignatureProbe:
             known = self._answers.get(key)
             if known is None:
                 document = f"{statement or ''}\n{callee}("
-                labels = self.source.signature_labels(
-                    signature_probe_path(path), document, 1, len(callee) + 1,
-                    timeout=self.timeout)
+                probe = signature_probe_path(path)
+                # nothing imports the probe: other documents' cached answers stay valid
+                if not self.source.update_document(probe, document, invalidates=False):
+                    return None
+                labels = self.source.signature_labels(probe, document, 1, len(callee) + 1,
+                                                      timeout=self.timeout)
                 if not labels:
                     return None  # not answered (or not yet analysed): asked again next time
                 answer = keywords_of_signatures(labels)
