@@ -18,7 +18,7 @@ from typing import Protocol
 from decoding.call_signatures import keywords_of_signatures
 from index.lru import LruCache
 
-PROBE_TIMEOUT = 0.5  # seconds: past it the position is left free, and asked again next time
+PROBE_TIMEOUT = 1.0  # seconds (pyright takes 0.1-0.5 s here): past it, left free and asked again
 CACHE_SIZE = 1024
 _BUILTINS = frozenset(dir(builtins))
 _IMPORT = re.compile(r"^import\s+(?P<names>[\w.]+(?:\s+as\s+\w+)?"
