@@ -11,7 +11,7 @@ base it cannot import).
 from __future__ import annotations
 
 from index.lookups import SymbolLookup
-from index.models import METACLASS, Parameter, ParamKind, Symbol, SymbolKind
+from index.models import Parameter, ParamKind, Symbol, SymbolKind
 
 # Decorators that leave a function's call signature as it is.
 SIGNATURE_KEEPING = frozenset({
@@ -48,8 +48,7 @@ def _constructor(lookup: SymbolLookup, cls: Symbol) -> list[Parameter] | None:
         method = lookup.member(cls.qualname, special)
         if method is not None and (method.parent == cls.qualname or not generated):
             return _function(method)
-    if any(tag.startswith(METACLASS) for ancestor in lookup.mro(cls.qualname)
-           for tag in ancestor.decorators):
+    if any(ancestor.metaclasses for ancestor in lookup.mro(cls.qualname)):
         return None  # a metaclass's `__call__` may take anything
     if lookup.unresolved_bases(cls.qualname):
         return None

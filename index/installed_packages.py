@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from index.models import DYNAMIC_ATTRIBUTES, METACLASS, Symbol, SymbolKind
+from index.models import DYNAMIC_ATTRIBUTES, Symbol, SymbolKind
 from index.python_symbols import ModuleSymbols, extract_module
 
 log = logging.getLogger(__name__)
@@ -86,8 +86,7 @@ class InstalledPackages:
         cls = self._symbol(module, qualname[len(module.module) + 1:])
         if cls is None:
             return False
-        metaclasses = [tag[len(METACLASS):] for tag in cls.decorators if tag.startswith(METACLASS)]
-        for written in [*metaclasses, *cls.bases]:
+        for written in [*cls.metaclasses, *cls.bases]:
             target = self._absolute(module, written.split("[", 1)[0].strip())
             if target is not None and self._sets_attributes(target, seen):
                 return True

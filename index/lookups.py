@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from index.installed_packages import InstalledPackages
-from index.models import DYNAMIC_ATTRIBUTES, METACLASS, Deprecation, Symbol, SymbolKind
+from index.models import DYNAMIC_ATTRIBUTES, Deprecation, Symbol, SymbolKind
 from index.store import IndexStore
 
 MAX_RESOLVE_DEPTH = 12
@@ -96,8 +96,7 @@ class SymbolLookup:
         names: its metaclass (`setattr(cls, name, value)` in Django's ModelBase), or a base
         class or metaclass from an installed package that does (index.installed_packages)."""
         for cls in self.mro(class_qualname):
-            metaclasses = [tag[len(METACLASS):] for tag in cls.decorators
-                           if tag.startswith(METACLASS)]
+            metaclasses = cls.metaclasses
             for written in [*metaclasses, *cls.bases]:
                 name = written.split("[", 1)[0].strip()
                 found = self.resolve_in_module(cls.module, name)

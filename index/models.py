@@ -81,6 +81,11 @@ class Symbol:
     deprecation: Deprecation | None = None
 
     @property
+    def metaclasses(self) -> list[str]:
+        """A class's `metaclass=` keyword as written (kept among its decorators as a tag)."""
+        return [tag[len(METACLASS):] for tag in self.decorators if tag.startswith(METACLASS)]
+
+    @property
     def summary(self) -> str:
         """One line: the first line of the docstring."""
         if not self.doc:
