@@ -21,6 +21,7 @@ from decoding.call_signatures import keyword_names
 from decoding.positions import KEYWORDS, IdentifierPosition
 from decoding.pyright_deprecations import MemberFacts
 from decoding.receiver import ReceiverResolver
+from index.installed_packages import module_names_in
 from index.lookups import SymbolLookup
 from index.models import Symbol, SymbolKind
 from index.scope import names_in_scope
@@ -379,16 +380,5 @@ def _installed_top_level() -> frozenset[str]:
     imports executed)."""
     global _INSTALLED
     if _INSTALLED is None:
-        names: set[str] = set()
-        for entry in sys.path:
-            folder = Path(entry or ".")
-            try:
-                children = list(folder.iterdir()) if folder.is_dir() else []
-            except OSError:
-                continue
-            for child in children:
-                stem = child.name.split(".", 1)[0]
-                if stem.isidentifier() and (child.is_dir() or child.suffix in (".py", ".so")):
-                    names.add(stem)
-        _INSTALLED = frozenset(names)
+        _INSTALLED = module_names_in((Path(entry or ".") for entry in sys.path), (".py", ".so"))
     return _INSTALLED

@@ -14,7 +14,7 @@ of the process.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from index.models import DYNAMIC_ATTRIBUTES, Symbol, SymbolKind
@@ -44,17 +44,8 @@ class InstalledPackages:
         roots = self._roots()
         stamp = tuple(_mtime(root) for root in roots)
         if self._top_level is None or stamp != self._top_level_stamp:
-            names: set[str] = set()
-            for root in roots:
-                try:
-                    children = list(root.iterdir())
-                except OSError:
-                    continue
-                for child in children:
-                    stem = child.name.split(".", 1)[0]
-                    if stem.isidentifier() and (child.is_dir() or child.suffix in _MODULE_FILES):
-                        names.add(stem)
-            self._top_level, self._top_level_stamp = frozenset(names), stamp
+            self._top_level = module_names_in(roots, _MODULE_FILES)
+            self._top_level_stamp = stamp
         return self._top_level
 
     def _roots(self) -> list[Path]:
@@ -165,6 +156,22 @@ class InstalledPackages:
                 break
         self._modules[name] = found
         return found
+
+
+def module_names_in(folders: Iterable[Path], suffixes: tuple[str, ...]) -> frozenset[str]:
+    """Top-level importable names in `folders`, found by listing them (nothing imported):
+    packages (folders) and module files with one of `suffixes`."""
+    names: set[str] = set()
+    for folder in folders:
+        try:
+            children = list(folder.iterdir()) if folder.is_dir() else []
+        except OSError:
+            continue
+        for child in children:
+            stem = child.name.split(".", 1)[0]
+            if stem.isidentifier() and (child.is_dir() or child.suffix in suffixes):
+                names.add(stem)
+    return frozenset(names)
 
 
 def _mtime(path: Path) -> float:
