@@ -20,7 +20,7 @@ from decoding.healing import Healer, TokenTexts, healing_fragment
 from decoding.legal_sets import LegalSetProvider
 from decoding.model_files import DEFAULT_MODEL, embedded_model_for, resolve_model
 from decoding.monitor import Monitor
-from decoding.positions import position_at_end
+from decoding.positions import PositionReader
 from decoding.postprocess import CompletionContext, is_multiline_context, postprocess, should_stop
 from decoding.prompt_window import PrefixWindow, split_at
 from decoding.pyright_client import PyrightClient
@@ -155,12 +155,15 @@ class Completer:
         monitor: Monitor | None = None
         index: WorkspaceIndex | None = None
         module = ""
+        positions = PositionReader()  # the prefix is scanned once, here and by the monitor
         if mode != "plain":
             check_location(request)
             index = self.registry.get(request.workspace)
             index.set_buffer(request.path, request.text)
             module, _ = module_name(index.root, request.path)
-            position = position_at_end(prefix) if ctx.language == "python" else None
+            line_start = prefix.rfind("\n") + 1
+            position = positions.position(prefix, line_start, prefix[line_start:]) \
+                if ctx.language == "python" else None
             if position is not None and position.kind == "member":  # not in a docstring
                 receiver = self._receiver(index, module, request)
             snippets = self._snippets.setdefault(index.root, LruCache(KEPT_SNIPPET_SCOPES))
@@ -177,7 +180,8 @@ class Completer:
         # Static analysis is Python's: other languages are completed like `rag`.
         if mode in ("grounded", "blind") and index is not None and ctx.language == "python":
             monitor = self.build_monitor(index, module, request, healed_prefix, mode == "blind",
-                                         open_ended=not suffix.strip(), healed=fragment)
+                                         open_ended=not suffix.strip(), healed=fragment,
+                                         positions=positions)
             monitor.prefetch()
         hooks = [hook for hook in (self._healer(fragment), monitor) if hook is not None]
         prompt = runtime.build_prompt(window.cut(healed_prefix, hint), suffix, context_text)
@@ -284,10 +288,12 @@ class Completer:
 
     def build_monitor(self, index: WorkspaceIndex, module: str, request: CompletionRequest,
                       prefix: str, type_blind: bool, rescore: bool = True,
-                      open_ended: bool = False, healed: str = "") -> Monitor:
+                      open_ended: bool = False, healed: str = "",
+                      positions: PositionReader | None = None) -> Monitor:
         """`rescore`: choose names by whole-name scoring on the live generation (off for
         monitors driven outside ModelRuntime.generate). `open_ended`: the buffer ends at the
-        cursor (see LegalSetProvider). `healed`: what healing took off the prefix's end."""
+        cursor (see LegalSetProvider). `healed`: what healing took off the prefix's end.
+        `positions`: a reader that has already scanned the lines above the cursor."""
         _, vocabulary = self._tables()
         oracle = None if type_blind else self._pyright_for(index.root)
         provider = LegalSetProvider(
@@ -296,9 +302,11 @@ class Completer:
             member_probe=self._probes.get(index.root) if oracle is not None else None,
             signature_probe=self._signatures.get(index.root) if oracle is not None else None)
         if not rescore:
-            return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix, None, healed)
+            return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix, None, healed,
+                           positions=positions)
         return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix,
-                       self.runtime.score_continuations, healed, self.runtime.log_probs_after)
+                       self.runtime.score_continuations, healed, self.runtime.log_probs_after,
+                       positions=positions)
 
     def _pyright_for(self, root: Path) -> PyrightClient | None:
         if not self.settings.use_pyright:

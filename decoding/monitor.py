@@ -43,11 +43,13 @@ ENDS_HERE = np.empty(0, dtype=np.int32)  # plan marker: the chosen name is compl
 class Monitor:
     def __init__(self, vocabulary: VocabularyIndex, provider: LegalSetProvider,
                  piece: object, prefix: str, scorer: ContinuationScorer | None = None,
-                 healed: str = "", look_ahead: LookAhead | None = None) -> None:
+                 healed: str = "", look_ahead: LookAhead | None = None,
+                 positions: PositionReader | None = None) -> None:
         """`healed`: text token healing took off the end of `prefix`, which the model writes
         first (see decoding.healing). `scorer` and `look_ahead` evaluate candidate names on
         the live generation (see decoding.name_choice); without them names are chosen
-        greedily under the mask."""
+        greedily under the mask. `positions`: a reader that may already have scanned the
+        lines of `prefix` above its last one."""
         self.vocabulary = vocabulary
         self.healed = healed
         self._dot_pending = healed.startswith(".")
@@ -55,7 +57,7 @@ class Monitor:
         self.piece = piece  # token id -> bytes
         self.prefix = prefix
         self.prefix_line = prefix.count("\n")
-        self._positions = PositionReader()
+        self._positions = positions if positions is not None else PositionReader()
         self.mask = TokenMask(vocabulary.trie.vocab_size)
         self.stats = MonitorStats()
         self.chooser = NameChooser(vocabulary, provider.lookup.store, scorer, look_ahead,
