@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -502,6 +502,20 @@ def legal_set_at_end(completer: Completer, root: Path, rel: str, head: str) -> L
         completer.close_document(root, rel)
 
 
+def legal_set_when(settled: Callable[[LegalSet | None], bool], completer: Completer,
+                   root: Path, rel: str, head: str) -> LegalSet | None:
+    """`legal_set_at_end`, asked again for up to 30 s until `settled` holds: pyright, busy
+    with a first analysis, may answer after its timeout."""
+    import time
+
+    legal = legal_set_at_end(completer, root, rel, head)
+    deadline = time.monotonic() + 30.0
+    while not settled(legal) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        legal = legal_set_at_end(completer, root, rel, head)
+    return legal
+
+
 @pytest.mark.parametrize(("intended", "passes"), [
     (".apply_discount(\"x\")\n    )", True),
     (".discounted(\"x\")\n    )", False),
@@ -550,13 +564,8 @@ DYNAMIC_HEAD = ("from collections import OrderedDict\n\n\n"
 ])
 def test_attributes_set_by_setattr(completer: Completer, shop_root: Path, body: str,
                                    legal_names: set[str] | None) -> None:
-    import time
-
-    legal = legal_set_at_end(completer, shop_root, "shop/options.py", DYNAMIC_HEAD + body)
-    deadline = time.monotonic() + 30.0
-    while (legal is None) != (legal_names is None) and time.monotonic() < deadline:
-        time.sleep(0.2)  # pyright, busy with a first analysis, may answer late
-        legal = legal_set_at_end(completer, shop_root, "shop/options.py", DYNAMIC_HEAD + body)
+    legal = legal_set_when(lambda legal: (legal is None) == (legal_names is None),
+                           completer, shop_root, "shop/options.py", DYNAMIC_HEAD + body)
     if legal_names is None:
         assert legal is None
     else:
@@ -666,14 +675,9 @@ def main():
 ])
 def test_keyword_arguments_the_index_can_and_cannot_know(
         completer: Completer, shop_root: Path, call: str, keywords: set[str] | None) -> None:
-    import time
-
     head = CALLS_HEAD.replace("import json\n", "import json\nimport textwrap\n") + call
-    legal = legal_set_at_end(completer, shop_root, "shop/calls.py", head)
-    deadline = time.monotonic() + 30.0
-    while legal is None and keywords is not None and time.monotonic() < deadline:
-        time.sleep(0.2)  # pyright, busy with a first analysis, may answer late
-        legal = legal_set_at_end(completer, shop_root, "shop/calls.py", head)
+    legal = legal_set_when(lambda legal: legal is not None or keywords is None,
+                           completer, shop_root, "shop/calls.py", head)
     if keywords is None:
         assert legal is None
     else:
