@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from decoding.bracket_scanner import BracketScanner
 from decoding.pyright_protocol import TAG_DEPRECATED, TAG_UNNECESSARY
 from index.deprecation_text import parse_replacement
 from index.lru import LruCache
@@ -32,6 +33,7 @@ CACHE_SIZE = 256
 ABSENT_MEMBER = "tether_absent_member_probe"
 SEVERITY_ERROR = 1
 ATTRIBUTE_ERRORS = frozenset({"reportAttributeAccessIssue", "reportOptionalMemberAccess"})
+UNDEFINED_NAME = "reportUndefinedVariable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,23 +56,43 @@ def probe_path(path: Path) -> Path:
 
 
 def probe_text(head: str, receiver: str, names: list[str]) -> tuple[str, int]:
-    """The document up to the line being written, then `receiver.name` for each name at that
-    line's indentation; returns the text and the line number of the first probe."""
-    line_start = head.rfind("\n") + 1
+    """The document up to the statement being written, then `receiver.name` for each name at
+    that statement's indentation; returns the text and the line number of the first probe.
+    The statement usually starts on the cursor line; one continued inside brackets opened on
+    lines above starts on the line of its outermost open bracket, below the decorators it
+    follows (lines inside an open bracket would not parse as statements)."""
+    line_start = statement_start(head)
+    while line_start and head[head.rfind("\n", 0, line_start - 1) + 1:
+                              line_start].lstrip().startswith("@"):
+        line_start = head.rfind("\n", 0, line_start - 1) + 1
     current = head[line_start:]
     indent = current[: len(current) - len(current.lstrip())]
     probes = "".join(f"{indent}{receiver}.{name}\n" for name in names)
     return head[:line_start] + probes, head.count("\n", 0, line_start)
 
 
+def statement_start(head: str) -> int:
+    """Offset of the start of the line where the statement at the end of `head` begins: the
+    last line, or the line of the outermost bracket still open at the end."""
+    scanner = BracketScanner(comments=True)
+    for _ in scanner.events(head):
+        pass
+    opened = scanner.stack[0][1] if scanner.stack else len(head)
+    return head.rfind("\n", 0, opened) + 1
+
+
 def accepts_any_name(diagnostics: Iterable[dict[str, Any]], line: int) -> bool:
     """Whether pyright's checker takes ABSENT_MEMBER, used on `line`: no attribute error
     there, in code it analyses. Its silence proves nothing in code it judges unreachable
-    (e.g. a branch its narrowing rules out) nor where the probe does not parse (probe lines
-    inside a bracket the cursor line's statement left open): a syntax error, which pyright
-    reports without a rule name, anywhere in the probe document voids the answer."""
+    (e.g. a branch its narrowing rules out), where the probe does not parse (a syntax error,
+    which pyright reports without a rule name, anywhere in the probe document voids the
+    answer) nor where the receiver is not defined at the probe (a comprehension's variable,
+    probed at the start of its statement)."""
     diagnostics = list(diagnostics)
     if any(diagnostic.get("severity") == SEVERITY_ERROR and not diagnostic.get("code")
+           for diagnostic in diagnostics):
+        return False
+    if any(diagnostic.get("code") == UNDEFINED_NAME and _line_of(diagnostic) == line
            for diagnostic in diagnostics):
         return False
     if any(TAG_UNNECESSARY in (diagnostic.get("tags") or ())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -42,13 +43,35 @@ def signature_probe_path(path: Path) -> Path:
 
 
 def import_binding(text: str, name: str) -> str | None:
-    """The last one-line import statement in `text` that binds `name` (`import numpy as np`,
-    `from os import path`, `import xml.etree`), stripped of its indentation."""
-    for line in reversed(text.split("\n")):
-        statement = line.split("#", 1)[0].strip()
-        if statement.startswith(("import ", "from ")) and name in bound_names(statement):
-            return statement
-    return None
+    """The last import statement in `text` that binds `name` (`import numpy as np`,
+    `from os import path`, `import xml.etree`), as one line without its indentation; a
+    parenthesized or backslash-continued import is joined into one line."""
+    found = None
+    for statement in import_statements(text):
+        if name in bound_names(statement):
+            found = statement
+    return found
+
+
+def import_statements(text: str) -> Iterator[str]:
+    """Each import statement in `text`, on one line: comments, brackets and line breaks
+    inside it dropped, names separated by `, `."""
+    lines = text.split("\n")
+    number = 0
+    while number < len(lines):
+        statement = lines[number].split("#", 1)[0].strip()
+        number += 1
+        if not statement.startswith(("import ", "from ")):
+            continue
+        while number < len(lines) and (statement.endswith("\\") or
+                                       statement.count("(") > statement.count(")")):
+            statement = statement.rstrip("\\") + " " + lines[number].split("#", 1)[0].strip()
+            number += 1
+        head, separator, names = statement.partition(" import ")
+        if separator:
+            parts = [part.strip() for part in names.strip().strip("()").split(",")]
+            statement = f"{head} import {', '.join(part for part in parts if part)}"
+        yield " ".join(statement.split())
 
 
 def bound_names(statement: str) -> set[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from decoding.call_signatures import keywords_of_signatures
-from decoding.pyright_signatures import bound_names, import_binding
+from decoding.pyright_signatures import bound_names, import_binding, import_statements
 
 
 @pytest.mark.parametrize(("signatures", "keywords"), [
@@ -27,7 +27,7 @@ def test_keywords_of_signatures(signatures: list[list[str]], keywords: set[str] 
     ("import os.path", {"os"}),
     ("from os import path, sep as separator", {"path", "separator"}),
     ("from . import views", {"views"}),
-    ("from shop import (", set()),  # a multi-line import is not read
+    ("from shop import (", set()),  # a fragment: import_statements joins the lines first
 ])
 def test_names_an_import_statement_binds(statement: str, names: set[str]) -> None:
     assert bound_names(statement) == names
@@ -38,3 +38,14 @@ def test_the_last_import_that_binds_a_name_is_the_probes() -> None:
     assert import_binding(text, "json") == "import simplejson as json"
     assert import_binding(text, "textwrap") == "import textwrap"
     assert import_binding(text, "os") is None
+
+
+def test_imports_over_several_lines_are_joined() -> None:
+    text = ("from textwrap import (  # wrapping\n    dedent,\n    wrap as wrap_text,\n)\n"
+            "import os, \\\n    json\nfrom shlex import (quote)\nx = (1,\n     2)\n")
+    assert list(import_statements(text)) == [
+        "from textwrap import dedent, wrap as wrap_text", "import os, json",
+        "from shlex import quote"]
+    assert import_binding(text, "wrap_text") == "from textwrap import dedent, wrap as wrap_text"
+    assert import_binding(text, "json") == "import os, json"
+    assert import_binding(text, "quote") == "from shlex import quote"

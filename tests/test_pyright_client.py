@@ -16,7 +16,12 @@ from pathlib import Path
 import pytest
 
 from decoding.pyright_client import MemberSet, PyrightClient, PyrightCompletion
-from decoding.pyright_deprecations import MemberProbe, probe_path, probe_text
+from decoding.pyright_deprecations import (
+    MemberProbe,
+    probe_path,
+    probe_text,
+    statement_start,
+)
 from decoding.pyright_protocol import (
     deprecated_name,
     looks_complete,
@@ -403,14 +408,33 @@ def test_signature_labels_of_an_open_call(client: PyrightClient, workspace: Path
 
 
 @needs_pyright
-def test_inside_a_bracket_left_open_the_probe_does_not_parse_and_proves_nothing(
+def test_inside_a_bracket_left_open_the_probe_goes_before_the_statement(
         client: PyrightClient, workspace: Path) -> None:
-    """The probe's lines replace the cursor line, here inside `print(`: a syntax error, not
-    pyright's acceptance of any name."""
+    """Probe lines inside `[` or `if (` would not parse (pyright reported no deprecation
+    there): they are written where the statement starts, so deprecations are found and the
+    absent name is judged there too."""
     probe = MemberProbe(client, timeout=20.0)
-    head = ("from shop.cart import Cart\n\n\ndef f():\n    cart = Cart()\n    print(\n"
-            "        1,\n        cart.")
-    facts = probe.member_facts(workspace / "bracket_user.py", head, "cart", ["save"])
+    cart = "from shop.cart import Cart\n\n\ndef f():\n    cart = Cart()\n"
+    for number, head in enumerate([cart + "    items = [\n        cart.",
+                                   cart + "    if (1 and\n            cart."]):
+        facts = probe.member_facts(workspace / f"bracket_user{number}.py", head, "cart",
+                                   ["add", "save"])
+        assert facts is not None and facts.deprecated == {"add": "add_item"}
+        assert not facts.any_name
+    orm = ("from not_installed_orm import Model\n\n\nclass Article(Model):\n"
+           "    title = ''\n\n\ndef f():\n    print(\n        1,\n        Article.")
+    facts = probe.member_facts(workspace / "bracket_orm_user.py", orm, "Article", ["title"])
+    assert facts is not None and facts.any_name
+
+
+@needs_pyright
+def test_a_receiver_bound_later_in_its_statement_proves_nothing(client: PyrightClient,
+                                                                workspace: Path) -> None:
+    """A comprehension's variable is not defined where its statement starts: pyright's
+    silence about the absent name there is no acceptance."""
+    probe = MemberProbe(client, timeout=20.0)
+    head = "def f(carts):\n    totals = [\n        cart."
+    facts = probe.member_facts(workspace / "comprehension_user.py", head, "cart", ["save"])
     assert facts is not None and not facts.any_name
 
 
@@ -431,3 +455,12 @@ def test_signature_probe_reads_imported_functions_on_a_small_document(
 def test_probe_text_puts_one_use_per_line_at_the_indentation() -> None:
     text, first = probe_text("import a\n\ndef f():\n    y = a.b(x.", "x", ["one", "two"])
     assert text == "import a\n\ndef f():\n    x.one\n    x.two\n" and first == 3
+
+
+def test_probe_text_goes_before_a_statement_continued_in_brackets() -> None:
+    head = ("def f():\n    y = 1  # (\n    @pytest.mark.x\n    @click.option(\n        'a(',\n"
+            "        [1, 2],\n        x.")
+    text, first = probe_text(head, "x", ["one"])
+    assert text == "def f():\n    y = 1  # (\n    x.one\n" and first == 2
+    assert statement_start("a = 1\nb = (") == 6
+    assert statement_start("a = (1,\n     2") == 0
