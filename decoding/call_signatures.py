@@ -34,6 +34,19 @@ def keyword_names(lookup: SymbolLookup, target: Symbol) -> frozenset[str] | None
                      if p.kind not in _SKIPPED_KINDS and p.name not in ("self", "cls"))
 
 
+def pyright_may_know(lookup: SymbolLookup, target: Symbol | None) -> bool:
+    """Whether to ask pyright for the keywords of a callee the index gave up on: one it did
+    not find, or a class built on a base it does not hold (pyright may read the base, e.g.
+    pydantic's fields). Not where the index saw a decorator that may change the signature,
+    a metaclass, or `**kwargs`: pyright shows an Unknown decorator's function undecorated."""
+    if target is None:
+        return True
+    return (target.kind == SymbolKind.CLASS and bool(lookup.unresolved_bases(target.qualname))
+            and not any(lookup.member(target.qualname, special) is not None
+                        for special in ("__init__", "__new__"))
+            and not any(ancestor.metaclasses for ancestor in lookup.mro(target.qualname)))
+
+
 def _function(function: Symbol) -> list[Parameter] | None:
     if any(decorator not in SIGNATURE_KEEPING for decorator in function.decorators):
         return None

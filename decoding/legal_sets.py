@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from decoding.call_signatures import keyword_names
+from decoding.call_signatures import keyword_names, pyright_may_know
 from decoding.positions import KEYWORDS, IdentifierPosition
 from decoding.pyright_deprecations import MemberFacts
 from decoding.receiver import ReceiverResolver
@@ -235,9 +235,9 @@ class LegalSetProvider:
         target = self._callable(callee, text, line)
         keywords = keyword_names(self.lookup, target) if target is not None else None
         source = "index"
-        if keywords is None:
-            keywords = self.signature_probe.keywords(self.path, text, callee) \
-                if self.signature_probe is not None else None
+        if keywords is None and self.signature_probe is not None \
+                and pyright_may_know(self.lookup, target):
+            keywords = self.signature_probe.keywords(self.path, text, callee)
             source = "pyright"
         if keywords is None:
             # `**kwargs`, or a signature neither the index nor pyright knows: what is

@@ -119,11 +119,13 @@ class PyrightClient(PyrightSession):
                          timeout: float | None = None) -> list[list[str]] | None:
         """For each signature pyright offers inside the call open at the position (one per
         overload), its parameters as written (`indent: int | None = None`, `*`, `**kwds:
-        Any`); None when pyright cannot answer."""
+        Any`); [] when it knows no signature there; None when it cannot answer."""
         result = self._at_position("textDocument/signatureHelp", path, text, line, character,
                                    timeout)
-        if not isinstance(result, dict):
+        if result is FAILED:
             return None
+        if not isinstance(result, dict):
+            return []  # answered: no call there, or nothing known of its callee
         found = []
         for signature in result.get("signatures") or ():
             label = str(signature.get("label", ""))
@@ -139,11 +141,11 @@ class PyrightClient(PyrightSession):
     def _at_position(self, method: str, path: Path, text: str, line: int, character: int,
                      timeout: float | None) -> Any:
         """Pyright's answer to a request about one position of `text` (the buffer for
-        `path`); FAILED or None when there is none."""
+        `path`): FAILED when it could not answer, None when it found nothing there."""
         with self._lock:
             lines = split_lines(text)
             if not 0 <= line < len(lines):
-                return None
+                return FAILED
             return self._request(path, text, method, {
                 "textDocument": {"uri": self._uri(path)},
                 "position": {"line": line, "character": utf16_column(lines[line], character)}},

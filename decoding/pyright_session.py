@@ -9,6 +9,7 @@ didChange with the full text); the queries built on top are in decoding.pyright_
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -34,6 +35,7 @@ __all__ = ["FAILED", "PyrightSession"]
 log = logging.getLogger(__name__)
 
 RESTART_LIMIT, RESTART_WINDOW_S = 3, 60.0
+MAX_PENDING = 32  # requests left running for impatient callers
 HUNG_AFTER_TIMEOUTS = 3  # consecutive timeouts after which the server is killed (restarts)
 _TEXTS_KEPT = 8
 
@@ -74,6 +76,9 @@ class PyrightSession:
         self._uris: dict[Path, str] = {}
         self._started_once = False
         self._timeouts_in_row = 0
+        # requests given up on by an impatient caller, still running in pyright: asking the
+        # same again waits for them instead of queueing another (pyright may not cancel)
+        self._pending: dict[tuple[str, ...], tuple[RpcConnection, Any, Any]] = {}
         self._gave_up = False
         self._closed = False
         self.server_info: dict[str, Any] = {}
@@ -223,6 +228,7 @@ class PyrightSession:
             conn.notify("textDocument/didOpen", {"textDocument": {
                 "uri": uri, "languageId": "python", "version": 1, "text": text}})
         else:
+            self._drop_pending(conn, uri)
             doc.version += 1
             doc.text = text
             conn.notify("textDocument/didChange", {
@@ -235,12 +241,21 @@ class PyrightSession:
             doc.texts.popitem(last=False)
         return doc.version
 
+    def _drop_pending(self, conn: RpcConnection, uri: str) -> None:
+        """Cancel the requests still running on an older text of `uri`."""
+        for key in [key for key in self._pending if key[1] == uri]:
+            owner, request_id, _ = self._pending.pop(key)
+            if owner is conn:
+                owner.cancel(request_id)
+
     def close_document(self, path: Path) -> None:
         with self._lock:
             uri = self._uri(path)
             doc = self._docs.pop(uri, None)
             self._forget(lambda key: key[0] == uri)
             conn = self._conn
+            if conn is not None:
+                self._drop_pending(conn, uri)
             if doc is not None and conn is not None and conn.alive:
                 conn.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
         self._diagnostics.forget(uri)
@@ -272,22 +287,36 @@ class PyrightSession:
     # -- requests ------------------------------------------------------------------------
     def _request(self, path: Path, text: str, method: str, params: dict[str, Any],
                  timeout: float | None) -> Any:
-        """Sync the document and send one request; FAILED on timeout/crash/error."""
+        """Sync the document and send one request; FAILED on timeout/crash/error. A request
+        with less than the usual timeout that runs out is left running in pyright, and the
+        same request on the same document version collects it."""
         conn = self._ensure_running()
         if conn is None:
             return FAILED
-        self._update(conn, path, text)
-        self._stats["requests"] += 1
-        request_id, future = conn.request(method, params)
+        version = self._update(conn, path, text)
+        key = (method, self._uri(path), str(version), json.dumps(params, sort_keys=True))
+        pending = self._pending.pop(key, None)
+        if pending is not None and pending[0] is conn:
+            _, request_id, future = pending
+        else:
+            self._stats["requests"] += 1
+            request_id, future = conn.request(method, params)
+        patient = timeout is None or timeout >= self.timeout
         try:
             result = future.result(timeout=self.timeout if timeout is None else timeout)
             self._timeouts_in_row = 0
             return result
         except TimeoutError:
             self._stats["timeouts"] += 1
-            self._timeouts_in_row += 1
-            conn.cancel(request_id)
             log.debug("pyright %s timed out", method)
+            if not patient:  # no sign that pyright hangs
+                self._pending[key] = (conn, request_id, future)
+                while len(self._pending) > MAX_PENDING:
+                    owner, oldest, _ = self._pending.pop(next(iter(self._pending)))
+                    owner.cancel(oldest)
+                return FAILED
+            conn.cancel(request_id)
+            self._timeouts_in_row += 1
             if self._timeouts_in_row >= HUNG_AFTER_TIMEOUTS:
                 log.warning("pyright timed out %d times in a row; restarting it",
                             self._timeouts_in_row)

@@ -1,10 +1,12 @@
 """Keyword parameters of imported and builtin functions, from pyright's signature help.
 
-Asked on a tiny probe document -- the edited file's import that binds the callee's first name,
-then the open call (`import textwrap` / `textwrap.wrap(`) -- rather than on the edited file,
-which pyright would re-analyse for every new call the model writes; the answer depends only on
-that import, so it is cached per (folder, import, callee) for the life of the server. The
-probe document stays open in pyright, so asking again after a timeout finds it analysed.
+Where the callee's first name is a builtin or imported, asked on a tiny probe document -- the
+edited file's import that binds it, then the open call (`import textwrap` / `textwrap.wrap(`)
+-- rather than on the edited file, which pyright would re-analyse for every new call the model
+writes; the answer depends only on that import, so it is cached per (folder, import, callee)
+for the life of the server. The probe document stays open in pyright, so asking again after a
+timeout finds it analysed. Other callees (`resp.json`, `self.session.get`) are typed by the
+file itself, so they are asked there, once per callee and text above the line.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import builtins
 import re
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
@@ -20,6 +23,10 @@ from decoding.call_signatures import keywords_of_signatures
 from index.lru import LruCache
 
 PROBE_TIMEOUT = 1.0  # seconds (pyright takes 0.1-0.5 s here): past it, left free and asked again
+# On the edited file pyright answered in 10-200 ms, but re-checking the file after an edit
+# delayed some answers past a second; such a call is left free for RETRY_AFTER.
+IN_PLACE_TIMEOUT = 0.25
+RETRY_AFTER = 1.0  # seconds before a call not answered in time is asked about again
 CACHE_SIZE = 1024
 _BUILTINS = frozenset(dir(builtins))
 _IMPORT = re.compile(r"^import\s+(?P<names>[\w.]+(?:\s+as\s+\w+)?"
@@ -87,20 +94,25 @@ def bound_names(statement: str) -> set[str]:
 
 
 class SignatureProbe:
-    def __init__(self, source: SignatureSource, timeout: float = PROBE_TIMEOUT) -> None:
+    def __init__(self, source: SignatureSource, timeout: float = PROBE_TIMEOUT,
+                 in_place_timeout: float = IN_PLACE_TIMEOUT) -> None:
         self.source = source
         self.timeout = timeout
+        self.in_place_timeout = in_place_timeout
         self._lock = threading.Lock()
         self._answers: LruCache[tuple[object, ...], frozenset[str]] = LruCache(CACHE_SIZE)
+        self._gave_up: LruCache[tuple[object, ...], float] = LruCache(CACHE_SIZE)
 
     def keywords(self, path: Path, text: str, callee: str) -> frozenset[str] | None:
-        """Keyword names the call `callee(` accepts, where its first name is a builtin or
-        bound by an import in `text` (the document `path` up to the call); None: any name,
-        or nobody knows (a local, an attribute of one, `**kwargs`, no answer in time)."""
+        """Keyword names the call `callee(` open at the end of `text` (the document `path` up
+        to the call) accepts; None: any name, or nobody knows (`**kwargs`, an Unknown type,
+        no answer in time). A callee whose first name is a builtin or bound by an import is
+        asked on the probe document; any other (a method of a local, of `self.attr`) on the
+        document itself, once per callee while the lines above the call stay as they are."""
         head = callee.split(".", 1)[0]
         statement = import_binding(text, head)
         if statement is None and head not in _BUILTINS:
-            return None
+            return self._keywords_in_place(path, text, callee)
         key = (path.parent, statement, callee)
         with self._lock:
             known = self._answers.get(key)
@@ -114,7 +126,30 @@ class SignatureProbe:
                                                       timeout=self.timeout)
                 if not labels:
                     return None  # not answered (or not yet analysed): asked again next time
-                answer = keywords_of_signatures(labels)
-                known = _UNKNOWN if answer is None else answer
-                self._answers.put(key, known)
+                known = self._remember(key, labels)
         return None if known is _UNKNOWN else known
+
+    def _keywords_in_place(self, path: Path, text: str, callee: str) -> frozenset[str] | None:
+        line_start = text.rfind("\n") + 1
+        # the callee's type is fixed by the lines above the one being written
+        key = (path, callee, line_start, hash(text[:line_start]))
+        with self._lock:
+            known = self._answers.get(key)
+            if known is None:
+                gave_up = self._gave_up.get(key)
+                if gave_up is not None and time.monotonic() - gave_up < RETRY_AFTER:
+                    return None  # not asked again for every argument of the line
+                labels = self.source.signature_labels(
+                    path, text, text.count("\n"), len(text) - line_start,
+                    timeout=min(self.timeout, self.in_place_timeout))
+                if labels is None:
+                    self._gave_up.put(key, time.monotonic())
+                    return None
+                known = self._remember(key, labels)  # no signature: an Unknown callee
+        return None if known is _UNKNOWN else known
+
+    def _remember(self, key: tuple[object, ...], labels: list[list[str]]) -> frozenset[str]:
+        answer = keywords_of_signatures(labels) if labels else None
+        known = _UNKNOWN if answer is None else answer
+        self._answers.put(key, known)
+        return known

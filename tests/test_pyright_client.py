@@ -304,6 +304,10 @@ def test_timeouts_and_errors_return_none(tmp_path: Path) -> None:
         stats = pyright.stats()
         assert stats["timeouts"] == 2 and stats["errors"] == 1
         assert stats["cache_hits"] == 0
+        requests = pyright.stats()["requests"]
+        for _ in range(3):  # impatient: no sign of a hang, and the one request is reused
+            assert pyright.member_names(path, "w.", 0, 2, timeout=0.05) is None
+        assert pyright.running and pyright.stats()["requests"] == requests + 1
         assert pyright.member_names(path, "z.", 0, 2) is None  # third timeout: killed
         assert not pyright.running
         assert pyright.hover(path, "x", 0, 1) is None  # restarted lazily
@@ -450,6 +454,23 @@ def test_signature_probe_reads_imported_functions_on_a_small_document(
     assert probe.keywords(user, text, "json.dumps") is None  # `**kwds`
     assert probe.keywords(user, text, "helper") is None  # a local: not asked
     assert not signature_probe_path(user).exists()
+
+
+@needs_pyright
+def test_signature_probe_asks_the_file_itself_for_methods_of_its_objects(
+        client: PyrightClient, workspace: Path) -> None:
+    """Receivers no import binds (a local str, a parameter of an annotated type) are typed by
+    the file: its keyword parameters come from there; an Unknown receiver stays free."""
+    probe = SignatureProbe(client, timeout=20.0, in_place_timeout=20.0)
+    user = workspace / "method_keywords_user.py"
+    head = ("from shop.cart import Cart\n\n\ndef f(cart: Cart, thing):\n"
+            "    words = 'a b'\n    x = ")
+    split = probe.keywords(user, head + "words.split(", "words.split")
+    assert split is not None and {"sep", "maxsplit"} <= split
+    assert probe.keywords(user, head + "words.split(sep=' ', ", "words.split") is split
+    add_item = probe.keywords(user, head + "cart.add_item(", "cart.add_item")
+    assert add_item == frozenset({"name"})
+    assert probe.keywords(user, head + "thing.run(", "thing.run") is None
 
 
 def test_probe_text_puts_one_use_per_line_at_the_indentation() -> None:
