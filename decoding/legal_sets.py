@@ -128,15 +128,18 @@ class LegalSetProvider:
         if position.kind in ("import_module", "from_module"):
             return self._modules(position.module or "")
         if position.kind == "from_name":
-            return self._from_names(position.module or "", text, line, position)
+            names = self._from_names(position.module or "", text, line, position)
+            if names is not None and position.name_optional:
+                return replace(names, allows_expression=True)  # `)` may close the list
+            return names
+        if position.kind == "argument":
+            return self._argument(position, text, line)
         # the buffer's own top-level names, defined below the cursor too (the index holds
         # the whole buffer; `text` ends where the identifier starts)
         later = [symbol.name for symbol in self.lookup.module_exports(
             self.module, public_only=False, respect_all=False)]
         scope = names_in_scope(text, line, position.column, later)
         visible = frozenset(name.name for name in scope) | KEYWORDS
-        if position.kind == "argument":
-            return self._argument(position, text, line, visible)
         return LegalSet(visible, "scope", allows_expression=True)
 
     def _member(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
@@ -229,8 +232,10 @@ class LegalSetProvider:
         names |= {sub.rsplit(".", 1)[-1] for sub in self.lookup.submodules(absolute)}
         return LegalSet(frozenset(names), "index", _deprecations(exports))
 
-    def _argument(self, position: IdentifierPosition, text: str, line: int,
-                  visible: frozenset[str]) -> LegalSet | None:
+    def _argument(self, position: IdentifierPosition, text: str,
+                  line: int) -> LegalSet | None:
+        """The keywords the call takes: any expression may be written there (a generator's
+        variable is bound after its use), but `name=` only with one of them."""
         callee = position.callee or ""
         target = self._callable(callee, text, line)
         keywords = keyword_names(self.lookup, target) if target is not None else None
@@ -243,8 +248,7 @@ class LegalSetProvider:
             # `**kwargs`, or a signature neither the index nor pyright knows: what is
             # written may be any keyword, so nothing is constrained
             return None
-        return LegalSet(visible | keywords, source, keyword_params=keywords,
-                        allows_expression=True)
+        return LegalSet(keywords, source, keyword_params=keywords, allows_expression=True)
 
     def _callable(self, callee: str, text: str, line: int) -> Symbol | None:
         head, _, name = callee.rpartition(".")

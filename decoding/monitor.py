@@ -127,6 +127,17 @@ class Monitor:
             return None
         return self._constrain(position, line_number, legal, logits)
 
+    def _guard_keywords(self, partial: str, legal: LegalSet,
+                        logits: np.ndarray) -> np.ndarray | None:
+        """At an argument any expression may come, names included that are bound only later
+        (`sorted(k for k in keys)`), but `name=` only for a keyword the callee takes."""
+        if legal.keyword_params is None:
+            self.stats.free_steps += 1
+            return None
+        logits[self.vocabulary.keyword_equals_outside(partial, legal.keyword_params)] = -np.inf
+        self.stats.constrained_steps += 1
+        return None
+
     def _before_dot(self, text: str, line_start: int, line: str,
                     logits: np.ndarray) -> np.ndarray | None:
         """The first step after healing took `.` (and any typed member characters) off a
@@ -178,6 +189,8 @@ class Monitor:
 
     def _constrain(self, position: IdentifierPosition, line_number: int, legal: LegalSet,
                    logits: np.ndarray) -> np.ndarray | None:
+        if position.kind == "argument":
+            return self._guard_keywords(position.partial, legal, logits)
         names = self._legal_names(legal)
         partial = position.partial
         if partial and not names.has_prefix(partial) and not names.is_complete(partial):
@@ -192,9 +205,6 @@ class Monitor:
                                  allow_empty=legal.allows_expression and not partial)
         if legal.allows_expression and not partial:
             allowed = np.union1d(allowed, self.vocabulary.digit_start).astype(np.int32)
-        if (position.kind == "argument" and partial and legal.keyword_params is not None
-                and partial not in legal.keyword_params and names.is_complete(partial)):
-            allowed = np.setdiff1d(allowed, self.vocabulary.keyword_equals).astype(np.int32)
         if planned is ENDS_HERE:
             ending = allowed[~self.vocabulary.continues_name[allowed]]
             allowed = ending if ending.size else allowed

@@ -18,6 +18,13 @@ _PARTIAL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 _IMPORT = re.compile(r"^\s*import\s+(?P<modules>[\w.,\s]*?)$")
 _FROM = re.compile(r"^\s*from\s+(?P<module>[\w.]*)$")
 _FROM_IMPORT = re.compile(r"^\s*from\s+(?P<module>[\w.]+)\s+import\s+\(?(?P<names>[\w\s,]*)$")
+# A from-import whose name list goes on past the end of the text: in brackets, or after a
+# backslash; and a line that holds only names of such a list.
+_CONTINUED_FROM_IMPORT = re.compile(
+    r"(?:^|\n)[ \t]*from[ \t]+(?P<module>[\w.]+)[ \t]+import"
+    r"(?:[ \t]*(?P<bracket>\()(?:[^()#]|#[^\n]*)*|(?:[ \t\w,]*\\\n)+)\Z")
+_NAMES_LINE = re.compile(r"^[\w \t,]*$")
+IMPORT_LOOKBACK = 4000  # characters searched above a line for the import it continues
 # A bare name right after these is read, not bound: only there are bare names constrained.
 _STRING_OR_COMMENT = re.compile(r"#[^\n]*|'''|\"\"\"|'|\"")
 _LOAD_KEYWORDS = ("return", "if", "elif", "while", "not", "and", "or", "await", "in", "is",
@@ -35,6 +42,8 @@ class IdentifierPosition:
     module: str | None = None  # import_module / from_module: dotted package so far
     callee: str | None = None  # argument: the called expression
     column: int = 0  # where the identifier starts on the line (UTF-16 agnostic: str index)
+    # from_name inside `import (`: the bracket may close (or the line end) instead of a name
+    name_optional: bool = False
 
 
 class PositionReader:
@@ -61,6 +70,12 @@ class PositionReader:
             if closing is None:
                 return None  # the whole line is string text
             line = " " * closing.end() + line[closing.end():]  # code after the string ends
+        if _NAMES_LINE.match(line):
+            continued = _CONTINUED_FROM_IMPORT.search(
+                text, max(0, line_start - IMPORT_LOOKBACK), line_start)
+            if continued is not None:
+                return _from_name_position(continued.group("module"), line,
+                                           continued.group("bracket") is not None)
         above = text[:line_start] if line.lstrip().startswith(".") else ""
         return detect_position(line, above)
 
@@ -135,8 +150,9 @@ def _import_position(line: str, partial: str, column: int) -> IdentifierPosition
         names = from_import.group("names")
         if names.rstrip().endswith(("as", " as")) or re.search(r"\bas\s+\w*$", names):
             return None
+        bracketed = line[: from_import.start("names")].rstrip().endswith("(")
         return IdentifierPosition("from_name", partial, module=from_import.group("module"),
-                                  column=column)
+                                  column=column, name_optional=bracketed)
     for pattern, kind in ((_FROM, "from_module"), (_IMPORT, "import_module")):
         match = pattern.match(line)
         if match is None:
@@ -150,6 +166,16 @@ def _import_position(line: str, partial: str, column: int) -> IdentifierPosition
             return None
         return IdentifierPosition(kind, partial, module=package, column=column)
     return None
+
+
+def _from_name_position(module: str, line: str, bracketed: bool) -> IdentifierPosition | None:
+    """On a line of names that continues `from module import`; None after `as`."""
+    if re.search(r"\bas\s+\w*$", line) or re.search(r"\w\s+$", line):
+        return None
+    partial_match = _PARTIAL.search(line)
+    partial = partial_match.group(0) if partial_match else ""
+    return IdentifierPosition("from_name", partial, module=module,
+                              column=len(line) - len(partial), name_optional=bracketed)
 
 
 def _open_call(before: str) -> tuple[str, int] | None:

@@ -1,4 +1,4 @@
-"""Keyword parameters of imported and builtin functions, from pyright's signature help.
+"""Keyword parameters of calls the index cannot read, from pyright's signature help.
 
 Where the callee's first name is a builtin or imported, asked on a tiny probe document -- the
 edited file's import that binds it, then the open call (`import textwrap` / `textwrap.wrap(`)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -9,6 +10,7 @@ import numpy as np
 from decoding.vocab_trie import VocabularyTrie
 
 IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_NAME_THEN_EQUALS = re.compile(rb"^ *([A-Za-z0-9_]+) *=(?!=)")
 
 
 class VocabularyIndex:
@@ -19,6 +21,7 @@ class VocabularyIndex:
         self.trie = VocabularyTrie.cached(pieces, special_ids)
         self.tokenize = tokenize
         self._spellings: dict[str, tuple[tuple[int, str], ...]] = {}
+        self._named_equals: list[tuple[int, str, bool]] = []  # (token, name part, spaced)
         digit_start, dot_ident, equals, enders = [], [], [], []
         for token_id, piece in enumerate(pieces):
             if token_id in special_ids or not piece:
@@ -32,12 +35,25 @@ class VocabularyIndex:
                 dot_ident.append(token_id)
             if piece.lstrip(b" ").startswith(b"=") and not piece.lstrip(b" ").startswith(b"=="):
                 equals.append(token_id)
+            named = _NAME_THEN_EQUALS.match(piece)
+            if named is not None:  # `key=`: a name's end and its `=` in one token
+                self._named_equals.append((token_id, named.group(1).decode(),
+                                           piece.startswith(b" ")))
         self.digit_start = np.array(digit_start, dtype=np.int32)
         self.dot_ident = np.array(dot_ident, dtype=np.int32)
         self.keyword_equals = np.array(equals, dtype=np.int32)
         self.name_enders = np.array(enders, dtype=np.int32)  # tokens that end an identifier
         self.continues_name = np.ones(len(pieces), dtype=bool)
         self.continues_name[self.name_enders] = False
+
+    def keyword_equals_outside(self, partial: str, keywords: frozenset[str]) -> np.ndarray:
+        """Tokens that would write `name=` after `partial` for a name not in `keywords`: an
+        `=` right after a finished `partial`, or a token that finishes a name and adds `=`."""
+        blocked = [token for token, name, spaced in self._named_equals
+                   if not (spaced and partial) and partial + name not in keywords]
+        if partial and partial not in keywords:
+            blocked.extend(self.keyword_equals.tolist())
+        return np.array(blocked, dtype=np.int32)
 
     def spelling(self, name: str) -> tuple[tuple[int, str], ...]:
         """How the tokenizer spells `name` after a non-space character: (id, text) pairs."""

@@ -122,6 +122,19 @@ def test_from_import_names_are_the_modules_exports(completer: Completer, shop_ro
         "compute_taxes\n")
 
 
+@pytest.mark.parametrize(("prefix", "intended", "passes"), [
+    ("from shop.service import (\n    ", "compute_shipping,\n)\n", True),
+    ("from shop.service import (\n    ", "compute_taxes,\n)\n", False),  # not exported
+    ("from shop.service import (", "\n    compute_shipping,\n)\n", True),  # a line break
+    ("from shop.service import (compute_shipping, ", ")\n", True),
+])
+def test_names_of_a_from_import_over_several_lines_are_the_modules_exports(
+        completer: Completer, shop_root: Path, teacher: Teacher, prefix: str, intended: str,
+        passes: bool) -> None:
+    written = teacher.run(monitor_at(completer, shop_root, prefix), intended)
+    assert (written == intended) is passes
+
+
 def test_deprecated_method_gives_way_to_its_replacement(completer: Completer, shop_root: Path,
                                                         teacher: Teacher) -> None:
     monitor = monitor_at(completer, shop_root, body_prefix(shop_root))
@@ -706,6 +719,8 @@ def test_keyword_arguments_the_index_can_and_cannot_know(
     ('Item(name="tea", price=2)\n', True),
     ('Item(title="tea")\n', False),  # not a field
     ('scaled(1, 2, exact=True)\n', True),
+    ('scaled(1, 2, exactly=True)\n', False),
+    ("sorted(k for k in {}, reverse=True)\n", True),  # `k` is bound after its use
 ])
 def test_dataclass_fields_are_its_keyword_arguments(completer: Completer, shop_root: Path,
                                                     teacher: Teacher, intended: str,

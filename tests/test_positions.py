@@ -43,6 +43,39 @@ def test_a_leading_dot_without_an_expression_above_is_no_member_position(
     assert position is None or position.kind != "member"
 
 
+@pytest.mark.parametrize(("text", "module", "partial"), [
+    ("from os import (\n    pa", "os", "pa"),
+    ("from os import (path,\n    se", "os", "se"),
+    ("from .models import (\n    Cart,  # the main one (for now)\n    Item, Or", ".models",
+     "Or"),
+    ("from os import path, \\\n    se", "os", "se"),
+])
+def test_a_from_import_continued_on_later_lines_is_a_name_position(text: str, module: str,
+                                                                   partial: str) -> None:
+    position = position_at_end(text)
+    assert position is not None and position.kind == "from_name"
+    assert (position.module, position.partial) == (module, partial)
+    assert position.name_optional is ("(" in text)  # the bracket may close instead
+
+
+def test_a_name_is_optional_only_inside_the_import_bracket() -> None:
+    assert not detect_position("from os import ").name_optional  # type: ignore[union-attr]
+    assert not detect_position("from os import path, ").name_optional  # type: ignore[union-attr]
+    assert detect_position("from os import (").name_optional  # type: ignore[union-attr]
+    assert detect_position("from os import (path, ").name_optional  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("text", [
+    "from os import (\n    path as p",  # an alias is bound, not imported
+    "from os import (\n    path ",
+    "from os import (path)\nse",  # the list is closed
+    "x = (\n    pa",
+])
+def test_lines_that_are_no_imported_name(text: str) -> None:
+    position = position_at_end(text)
+    assert position is None or position.kind != "from_name"
+
+
 @pytest.mark.parametrize(("line", "receiver", "partial"), [
     ('    msg = f"total: {cart.', "cart", ""),
     ('    msg = f"total: {cart.ad', "cart", "ad"),

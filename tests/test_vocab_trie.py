@@ -507,3 +507,19 @@ def test_constrained_generation_on_real_logits(real_runtime: Any) -> None:
     assert match is not None and legal.has_prefix(match.group(1)), generation.text
     if generation.stop_reason == "stop":
         assert legal.is_complete(match.group(1))
+
+
+def test_keyword_equals_outside_the_callees_keywords() -> None:
+    """`name=` tokens blocked for names a call does not take: a lone `=` after a finished
+    name, and tokens that finish a name and add its `=` (`key=`, ` key=`)."""
+    from decoding.vocab_index import VocabularyIndex
+
+    pieces = [b"key=", b" key=", b"=", b" =", b"==", b"name", b"ey=", b"re", b"verse="]
+    vocabulary = VocabularyIndex(pieces, set(), lambda text: [])
+    blocked = lambda partial: {pieces[t] for t in  # noqa: E731
+                               vocabulary.keyword_equals_outside(partial, frozenset({"key"}))}
+    assert blocked("") == {b"ey=", b"verse="}  # no keywords; `key=` is fine
+    assert blocked("k") == {b"key=", b"verse=", b"=", b" ="}  # `ey=` makes `key=`
+    assert blocked("re") == {b"key=", b"ey=", b"verse=", b"=", b" ="}
+    assert blocked("key") == {b"key=", b"ey=", b"verse="}  # `key` itself may take `=`
+    assert b"==" not in blocked("re")  # a comparison, not a keyword
