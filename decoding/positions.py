@@ -11,7 +11,7 @@ import keyword
 import re
 from dataclasses import dataclass
 
-from decoding.bracket_scanner import STRING_END
+from decoding.bracket_scanner import STRING_END, BracketScanner
 from decoding.receiver import receiver_expression
 
 _PARTIAL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
@@ -24,6 +24,9 @@ _CONTINUED_FROM_IMPORT = re.compile(
     r"(?:^|\n)[ \t]*from[ \t]+(?P<module>[\w.]+)[ \t]+import"
     r"(?:[ \t]*(?P<bracket>\()(?:[^()#]|#[^\n]*)*|(?:[ \t\w,]*\\\n)+)\Z")
 _NAMES_LINE = re.compile(r"^[\w \t,]*$")
+# A line that may start or go on with a call's arguments opened on a line above: blank, or
+# arguments closed by a comma, then a name being written.
+_ARGUMENT_LINE = re.compile(r"^[ \t]*(?:[^()\[\]{}#'\"]*,[ \t]*)?[A-Za-z_]?\w*$")
 IMPORT_LOOKBACK = 4000  # characters searched above a line for the import it continues
 # A bare name right after these is read, not bound: only there are bare names constrained.
 _STRING_OR_COMMENT = re.compile(r"#[^\n]*|'''|\"\"\"|'|\"")
@@ -51,11 +54,14 @@ class PositionReader:
     model's tokens after it). Remembers the string left open at the start of the last line it
     read, so that a line inside a docstring begun above is read as text, not code."""
 
-    __slots__ = ("_open", "_scanned")
+    __slots__ = ("_bracketed", "_brackets", "_open", "_scanned")
 
     def __init__(self) -> None:
         self._open: str | None = None  # the quote of the string open at `_scanned`
         self._scanned = 0
+        # brackets open at `_bracketed`, read only once a line may continue a call above
+        self._brackets: BracketScanner | None = None
+        self._bracketed = 0
 
     def position(self, text: str, line_start: int, line: str) -> IdentifierPosition | None:
         """The position at the end of `line`, which starts at `line_start` in `text` (it may
@@ -76,8 +82,40 @@ class PositionReader:
             if continued is not None:
                 return _from_name_position(continued.group("module"), line,
                                            continued.group("bracket") is not None)
+        if _ARGUMENT_LINE.match(line) and _continues_arguments(text, line_start):
+            callee = self._call_open_above(text, line_start)
+            if callee is not None:
+                partial_match = _PARTIAL.search(line)
+                partial = partial_match.group(0) if partial_match else ""
+                return IdentifierPosition("argument", partial, callee=callee,
+                                          column=len(line) - len(partial))
         above = text[:line_start] if line.lstrip().startswith(".") else ""
         return detect_position(line, above)
+
+    def _call_open_above(self, text: str, line_start: int) -> str | None:
+        """The callee of the innermost bracket open at `line_start`, if it is a call's."""
+        if self._brackets is None or line_start < self._bracketed:
+            self._brackets, self._bracketed = BracketScanner(comments=True), 0
+        for _ in self._brackets.events(text[self._bracketed:line_start], self._bracketed):
+            pass
+        self._bracketed = line_start
+        stack = self._brackets.stack
+        if not stack or stack[-1][0] != "(" or self._brackets.string is not None:
+            return None
+        opened = stack[-1][1]
+        head = text[max(0, opened - 200):opened]
+        callee = re.search(r"([A-Za-z_][\w.]*)\s*$", head)
+        if callee is None or callee.group(1).split(".")[-1] in KEYWORDS \
+                or re.search(r"\b(def|class)\s+\w*\s*$", head):
+            return None
+        return callee.group(1)
+
+
+def _continues_arguments(text: str, line_start: int) -> bool:
+    """Whether the line above ends with `(` or `,` (a comment aside): the cheap test before
+    brackets are counted from the start of the text."""
+    above = text[text.rfind("\n", 0, max(0, line_start - 1)) + 1:line_start]
+    return above.split("#", 1)[0].rstrip().endswith(("(", ","))
 
 
 def position_at_end(text: str) -> IdentifierPosition | None:

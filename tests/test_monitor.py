@@ -721,6 +721,8 @@ def test_keyword_arguments_the_index_can_and_cannot_know(
     ('scaled(1, 2, exact=True)\n', True),
     ('scaled(1, 2, exactly=True)\n', False),
     ("sorted(k for k in {}, reverse=True)\n", True),  # `k` is bound after its use
+    ('Item(\n        name="tea",\n        price=2,\n    )\n', True),  # over several lines
+    ('Item(\n        name="tea",\n        title="x",\n    )\n', False),
 ])
 def test_dataclass_fields_are_its_keyword_arguments(completer: Completer, shop_root: Path,
                                                     teacher: Teacher, intended: str,

@@ -76,6 +76,32 @@ def test_lines_that_are_no_imported_name(text: str) -> None:
     assert position is None or position.kind != "from_name"
 
 
+@pytest.mark.parametrize(("text", "callee", "partial"), [
+    ("x = foo(\n    1,\n    wid", "foo", "wid"),
+    ("parser.add_argument(  # the flag\n    '--x',\n    ", "parser.add_argument", ""),
+    ('x = foo(\n    """a ( in a string\n""",\n    he', "foo", "he"),
+    ("foo(\n    a=1, b", "foo", "b"),
+])
+def test_arguments_of_a_call_opened_on_a_line_above(text: str, callee: str,
+                                                    partial: str) -> None:
+    position = position_at_end(text)
+    assert position is not None and position.kind == "argument"
+    assert (position.callee, position.partial) == (callee, partial)
+
+
+@pytest.mark.parametrize("text", [
+    "def f(\n    a,\n    ",  # parameters
+    "class A(\n    Base, meta",
+    "if (\n    a,\n    b",
+    "x = [\n    a,\n    ",
+    "x = foo(1,\n        2)\ny",  # closed
+    "x = foo(\n    bar(1), ",  # brackets on the line: not read
+])
+def test_lines_that_are_no_argument_of_a_call_above(text: str) -> None:
+    position = position_at_end(text)
+    assert position is None or position.kind != "argument"
+
+
 @pytest.mark.parametrize(("line", "receiver", "partial"), [
     ('    msg = f"total: {cart.', "cart", ""),
     ('    msg = f"total: {cart.ad', "cart", "ad"),
