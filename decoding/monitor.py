@@ -127,16 +127,14 @@ class Monitor:
             return None
         return self._constrain(position, line_number, legal, logits)
 
-    def _guard_keywords(self, partial: str, legal: LegalSet,
-                        logits: np.ndarray) -> np.ndarray | None:
+    def _guard_keywords(self, partial: str, legal: LegalSet, logits: np.ndarray) -> None:
         """At an argument any expression may come, names included that are bound only later
         (`sorted(k for k in keys)`), but `name=` only for a keyword the callee takes."""
         if legal.keyword_params is None:
             self.stats.free_steps += 1
-            return None
+            return
         logits[self.vocabulary.keyword_equals_outside(partial, legal.keyword_params)] = -np.inf
         self.stats.constrained_steps += 1
-        return None
 
     def _before_dot(self, text: str, line_start: int, line: str,
                     logits: np.ndarray) -> np.ndarray | None:
@@ -190,7 +188,8 @@ class Monitor:
     def _constrain(self, position: IdentifierPosition, line_number: int, legal: LegalSet,
                    logits: np.ndarray) -> np.ndarray | None:
         if position.kind == "argument":
-            return self._guard_keywords(position.partial, legal, logits)
+            self._guard_keywords(position.partial, legal, logits)  # edits in place
+            return None
         names = self._legal_names(legal)
         partial = position.partial
         if partial and not names.has_prefix(partial) and not names.is_complete(partial):

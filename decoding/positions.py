@@ -52,7 +52,8 @@ class IdentifierPosition:
 class PositionReader:
     """Identifier positions at the end of a text that only grows (a buffer's prefix, then the
     model's tokens after it). Remembers the string left open at the start of the last line it
-    read, so that a line inside a docstring begun above is read as text, not code."""
+    read, so that a line inside a docstring begun above is read as text, not code, and, once
+    a line may hold a call's arguments, the brackets open above it."""
 
     __slots__ = ("_bracketed", "_brackets", "_open", "_scanned")
 
