@@ -24,9 +24,6 @@ _CONTINUED_FROM_IMPORT = re.compile(
     r"(?:^|\n)[ \t]*from[ \t]+(?P<module>[\w.]+)[ \t]+import"
     r"(?:[ \t]*(?P<bracket>\()(?:[^()#]|#[^\n]*)*|(?:[ \t\w,]*\\\n)+)\Z")
 _NAMES_LINE = re.compile(r"^[\w \t,]*$")
-# A line that may start or go on with a call's arguments opened on a line above: blank, or
-# arguments closed by a comma, then a name being written.
-_ARGUMENT_LINE = re.compile(r"^[ \t]*(?:[^()\[\]{}#'\"]*,[ \t]*)?[A-Za-z_]?\w*$")
 IMPORT_LOOKBACK = 4000  # characters searched above a line for the import it continues
 # A bare name right after these is read, not bound: only there are bare names constrained.
 _STRING_OR_COMMENT = re.compile(r"#[^\n]*|'''|\"\"\"|'|\"")
@@ -83,7 +80,7 @@ class PositionReader:
             if continued is not None:
                 return _from_name_position(continued.group("module"), line,
                                            continued.group("bracket") is not None)
-        if _ARGUMENT_LINE.match(line) and _continues_arguments(text, line_start):
+        if _starts_an_argument(line) and _continues_arguments(text, line_start):
             callee = self._call_open_above(text, line_start)
             if callee is not None:
                 partial_match = _PARTIAL.search(line)
@@ -110,6 +107,21 @@ class PositionReader:
                 or re.search(r"\b(def|class)\s+\w*\s*$", head):
             return None
         return callee.group(1)
+
+
+def _starts_an_argument(line: str) -> bool:
+    """Whether `line` may go on with arguments of a call opened above: blank before the name
+    being written, or arguments closed by a comma, with no bracket left open or closed."""
+    partial = _PARTIAL.search(line)
+    before = line[: partial.start()] if partial else line
+    if not before.strip():
+        return True
+    if not before.rstrip().endswith(","):
+        return False
+    scanner = BracketScanner(comments=True)
+    if any(kind == "stray" for kind, _, _ in scanner.events(before)):
+        return False
+    return not scanner.stack and scanner.string is None and not scanner.in_comment
 
 
 def _continues_arguments(text: str, line_start: int) -> bool:

@@ -81,6 +81,8 @@ def test_lines_that_are_no_imported_name(text: str) -> None:
     ("parser.add_argument(  # the flag\n    '--x',\n    ", "parser.add_argument", ""),
     ('x = foo(\n    """a ( in a string\n""",\n    he', "foo", "he"),
     ("foo(\n    a=1, b", "foo", "b"),
+    ("foo(\n    bar(1), [2, 3], 'a(', ti", "foo", "ti"),  # brackets closed on the line
+    ("foo(\n    bar(1, ", "bar", ""),  # the line's own call is the innermost
 ])
 def test_arguments_of_a_call_opened_on_a_line_above(text: str, callee: str,
                                                     partial: str) -> None:
@@ -95,7 +97,8 @@ def test_arguments_of_a_call_opened_on_a_line_above(text: str, callee: str,
     "if (\n    a,\n    b",
     "x = [\n    a,\n    ",
     "x = foo(1,\n        2)\ny",  # closed
-    "x = foo(\n    bar(1), ",  # brackets on the line: not read
+    "x = foo(\n    a), b",  # closes the call above
+    "x = foo(\n    a + b",
 ])
 def test_lines_that_are_no_argument_of_a_call_above(text: str) -> None:
     position = position_at_end(text)
