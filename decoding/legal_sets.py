@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from decoding.call_signatures import keyword_names, pyright_may_know
-from decoding.positions import KEYWORDS, IdentifierPosition
+from decoding.positions import KEYWORDS, STRING_PREFIXES, IdentifierPosition
 from decoding.pyright_deprecations import MemberFacts
 from decoding.receiver import ReceiverResolver
 from index.installed_packages import module_names_in
@@ -139,7 +139,7 @@ class LegalSetProvider:
         later = [symbol.name for symbol in self.lookup.module_exports(
             self.module, public_only=False, respect_all=False)]
         scope = names_in_scope(text, line, position.column, later)
-        visible = frozenset(name.name for name in scope) | KEYWORDS
+        visible = frozenset(name.name for name in scope) | KEYWORDS | STRING_PREFIXES
         return LegalSet(visible, "scope", allows_expression=True)
 
     def _member(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:

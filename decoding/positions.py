@@ -7,6 +7,7 @@ which is cheap enough to redo after every generated token.
 
 from __future__ import annotations
 
+import itertools
 import keyword
 import re
 from dataclasses import dataclass
@@ -32,6 +33,11 @@ _LOAD_KEYWORDS = ("return", "if", "elif", "while", "not", "and", "or", "await", 
 _LOAD_OPERATORS = ("==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "@", "|", "&",
                    "^", "~", "=")
 KEYWORDS: frozenset[str] = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
+# Letters that open a string literal (`f"…"`, `rb'…'`, 3.14's `t"…"`), written where a name
+# may start: not names, but spelled like them.
+STRING_PREFIXES: frozenset[str] = frozenset(
+    "".join(letters) for prefix in ("f", "r", "b", "u", "t", "fr", "rf", "br", "rb", "tr", "rt")
+    for letters in itertools.product(*((char, char.upper()) for char in prefix)))
 
 
 @dataclass(frozen=True, slots=True)

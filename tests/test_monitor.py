@@ -90,11 +90,17 @@ def body_prefix(root: Path) -> str:
     "s.checkout(cart, pay=False)",  # module alias `import shop as s`
     "cart.apply_discount(total, percent=5)",
     "total = cart.owner.upper()",  # unknown-to-the-index receiver: pyright or free
+    "label = f'{cart.owner!r:>10}' + rb'x'.decode()\n",  # string prefixes where names start
+    "by_name = {i.name: i for i in cart.items}\n",
+    "first = next((i for i in cart.items if i.price), None)\n",  # bound after its use
+    "ranked = sorted(\n        cart.items,\n        key=lambda x: x.price,\n        reverse=True,"
+    "\n    )\n",
+    "if (total := cart.total()) > 0:\n        print(*cart.items, sep=', ')\n",
 ])
 def test_legal_code_passes_unchanged(completer: Completer, shop_root: Path, teacher: Teacher,
                                      intended: str) -> None:
     monitor = monitor_at(completer, shop_root, body_prefix(shop_root))
-    assert teacher.run(monitor, intended) == intended
+    assert teacher.run(monitor, intended, max_steps=120) == intended
     assert monitor.stats.constrained_steps > 0
 
 
