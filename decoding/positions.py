@@ -205,8 +205,9 @@ def _import_position(line: str, partial: str, column: int) -> IdentifierPosition
     from_import = _FROM_IMPORT.match(line)
     if from_import is not None:
         names = from_import.group("names")
-        if names.rstrip().endswith(("as", " as")) or re.search(r"\bas\s+\w*$", names):
-            return None
+        if names.rstrip().endswith(("as", " as")) or re.search(r"\bas\s+\w*$", names) \
+                or re.search(r"\w\s+$", names):
+            return None  # an alias is bound, or `as` may follow the name
         bracketed = line[: from_import.start("names")].rstrip().endswith("(")
         return IdentifierPosition("from_name", partial, module=from_import.group("module"),
                                   column=column, name_optional=bracketed)

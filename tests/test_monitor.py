@@ -133,6 +133,7 @@ def test_from_import_names_are_the_modules_exports(completer: Completer, shop_ro
     ("from shop.service import (\n    ", "compute_taxes,\n)\n", False),  # not exported
     ("from shop.service import (", "\n    compute_shipping,\n)\n", True),  # a line break
     ("from shop.service import (compute_shipping, ", ")\n", True),
+    ("from shop.service import ", "compute_shipping as ship\n", True),  # `as` after a space
 ])
 def test_names_of_a_from_import_over_several_lines_are_the_modules_exports(
         completer: Completer, shop_root: Path, teacher: Teacher, prefix: str, intended: str,

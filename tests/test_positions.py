@@ -68,6 +68,7 @@ def test_a_name_is_optional_only_inside_the_import_bracket() -> None:
 @pytest.mark.parametrize("text", [
     "from os import (\n    path as p",  # an alias is bound, not imported
     "from os import (\n    path ",
+    "from os import path ",  # `as` or the end may follow
     "from os import (path)\nse",  # the list is closed
     "x = (\n    pa",
 ])
