@@ -46,7 +46,6 @@ class MemberOracle(Protocol):
     def hover(self, path: Path, text: str, line: int, character: int) -> str | None: ...
 
 
-
 class MemberFactsOracle(Protocol):
     """Pyright's checker on a receiver's members (decoding.pyright_deprecations.MemberProbe)."""
 

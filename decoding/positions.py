@@ -89,8 +89,7 @@ class PositionReader:
         if _starts_an_argument(line) and _continues_arguments(text, line_start):
             callee = self._call_open_above(text, line_start)
             if callee is not None:
-                partial_match = _PARTIAL.search(line)
-                partial = partial_match.group(0) if partial_match else ""
+                partial = _partial_at_end(line)
                 return IdentifierPosition("argument", partial, callee=callee,
                                           column=len(line) - len(partial))
         above = text[:line_start] if line.lstrip().startswith(".") else ""
@@ -107,19 +106,13 @@ class PositionReader:
         if not stack or stack[-1][0] != "(" or self._brackets.string is not None:
             return None
         opened = stack[-1][1]
-        head = text[max(0, opened - 200):opened]
-        callee = re.search(r"([A-Za-z_][\w.]*)\s*$", head)
-        if callee is None or callee.group(1).split(".")[-1] in KEYWORDS \
-                or re.search(r"\b(def|class)\s+\w*\s*$", head):
-            return None
-        return callee.group(1)
+        return _callee_before(text[max(0, opened - 200):opened])
 
 
 def _starts_an_argument(line: str) -> bool:
     """Whether `line` may go on with arguments of a call opened above: blank before the name
     being written, or arguments closed by a comma, with no bracket left open or closed."""
-    partial = _PARTIAL.search(line)
-    before = line[: partial.start()] if partial else line
+    before = line[: len(line) - len(_partial_at_end(line))]
     if not before.strip():
         return True
     if not before.rstrip().endswith(","):
@@ -174,8 +167,7 @@ def detect_position(line: str, above: str = "") -> IdentifierPosition | None:
             return None
         # the expression of an f-string's replacement field, at its own columns
         return detect_position(" " * field + line[field:], above)
-    partial_match = _PARTIAL.search(line)
-    partial = partial_match.group(0) if partial_match else ""
+    partial = _partial_at_end(line)
     before = line[: len(line) - len(partial)]
     if before and (before[-1].isdigit() or before[-1] in "'\""):
         return None
@@ -205,9 +197,8 @@ def _import_position(line: str, partial: str, column: int) -> IdentifierPosition
     from_import = _FROM_IMPORT.match(line)
     if from_import is not None:
         names = from_import.group("names")
-        if names.rstrip().endswith(("as", " as")) or re.search(r"\bas\s+\w*$", names) \
-                or re.search(r"\w\s+$", names):
-            return None  # an alias is bound, or `as` may follow the name
+        if names.rstrip().endswith(("as", " as")) or _after_imported_name(names):
+            return None
         bracketed = line[: from_import.start("names")].rstrip().endswith("(")
         return IdentifierPosition("from_name", partial, module=from_import.group("module"),
                                   column=column, name_optional=bracketed)
@@ -226,12 +217,23 @@ def _import_position(line: str, partial: str, column: int) -> IdentifierPosition
     return None
 
 
+def _partial_at_end(line: str) -> str:
+    """The identifier characters already written at the end of `line`."""
+    found = _PARTIAL.search(line)
+    return found.group(0) if found else ""
+
+
+def _after_imported_name(names: str) -> bool:
+    """Whether an import's name list ends after `as` (an alias is bound) or after a name
+    and a space (`as`, a comma or the end may follow): no name is imported there."""
+    return bool(re.search(r"\bas\s+\w*$", names) or re.search(r"\w\s+$", names))
+
+
 def _from_name_position(module: str, line: str, bracketed: bool) -> IdentifierPosition | None:
     """On a line of names that continues `from module import`; None after `as`."""
-    if re.search(r"\bas\s+\w*$", line) or re.search(r"\w\s+$", line):
+    if _after_imported_name(line):
         return None
-    partial_match = _PARTIAL.search(line)
-    partial = partial_match.group(0) if partial_match else ""
+    partial = _partial_at_end(line)
     return IdentifierPosition("from_name", partial, module=module,
                               column=len(line) - len(partial), name_optional=bracketed)
 
@@ -252,15 +254,19 @@ def _open_call(before: str) -> tuple[str, int] | None:
             if depth > 0:
                 depth -= 1
                 continue
-            head = before[:index]
-            callee = re.search(r"([A-Za-z_][\w.]*)\s*$", head)
-            if callee is None:
-                return None
-            name = callee.group(1)
-            if name.split(".")[-1] in KEYWORDS or re.search(r"\b(def|class)\s+\w*$", head):
-                return None
-            return name, index
+            name = _callee_before(before[:index])
+            return (name, index) if name is not None else None
     return None
+
+
+def _callee_before(head: str) -> str | None:
+    """The called expression that `head`, the text before an opening parenthesis, ends with;
+    None where the bracket is no call's (`if (`, `def f(`, `class A(`)."""
+    callee = re.search(r"([A-Za-z_][\w.]*)\s*$", head)
+    if callee is None or callee.group(1).split(".")[-1] in KEYWORDS \
+            or re.search(r"\b(def|class)\s+\w*\s*$", head):
+        return None
+    return callee.group(1)
 
 
 def _is_load_context(before: str) -> bool:

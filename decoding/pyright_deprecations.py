@@ -62,9 +62,11 @@ def probe_text(head: str, receiver: str, names: list[str]) -> tuple[str, int]:
     lines above starts on the line of its outermost open bracket, below the decorators it
     follows (lines inside an open bracket would not parse as statements)."""
     line_start = statement_start(head)
-    while line_start and head[head.rfind("\n", 0, line_start - 1) + 1:
-                              line_start].lstrip().startswith("@"):
-        line_start = head.rfind("\n", 0, line_start - 1) + 1
+    while line_start:
+        previous = head.rfind("\n", 0, line_start - 1) + 1
+        if not head[previous:line_start].lstrip().startswith("@"):
+            break
+        line_start = previous
     current = head[line_start:]
     indent = current[: len(current) - len(current.lstrip())]
     probes = "".join(f"{indent}{receiver}.{name}\n" for name in names)

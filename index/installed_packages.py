@@ -109,13 +109,12 @@ class InstalledPackages:
     def _star_source(self, module: ModuleSymbols, name: str) -> str | None:
         """The star-imported module `name` comes from: one that defines it, else the first
         installed one (it may star-import it in turn)."""
-        installed = [source for source in module.star_imports
-                     if self._defining_module(f"{source}.{name}") is not None]
-        for source in installed:
-            found = self._defining_module(f"{source}.{name}")
-            if found is not None and self._symbol(*found) is not None:
+        installed = [(source, found) for source in module.star_imports
+                     if (found := self._defining_module(f"{source}.{name}")) is not None]
+        for source, found in installed:
+            if self._symbol(*found) is not None:
                 return source
-        return installed[0] if installed else None
+        return installed[0][0] if installed else None
 
     def _defining_module(self, dotted: str) -> tuple[ModuleSymbols, str] | None:
         """The longest module prefix of `dotted` that is installed, and the rest."""

@@ -100,6 +100,8 @@ def test_arguments_of_a_call_opened_on_a_line_above(text: str, callee: str,
     "x = foo(1,\n        2)\ny",  # closed
     "x = foo(\n    a), b",  # closes the call above
     "x = foo(\n    a + b",
+    "def f (\n    a,\n    ",  # a space before the bracket
+    "def f (a, b",  # on the definition's own line too
 ])
 def test_lines_that_are_no_argument_of_a_call_above(text: str) -> None:
     position = position_at_end(text)
