@@ -452,7 +452,7 @@ def test_signature_probe_reads_imported_functions_on_a_small_document(
     assert wrap is not None and {"width", "break_long_words"} <= wrap
     assert probe.keywords(user, text, "tw.wrap") is wrap  # cached
     assert probe.keywords(user, text, "json.dumps") is None  # `**kwds`
-    assert probe.keywords(user, text, "helper") is None  # a local: not asked
+    assert probe.keywords(user, text, "helper") is None  # an untyped parameter: Unknown
     assert not signature_probe_path(user).exists()
 
 
