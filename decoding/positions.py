@@ -197,7 +197,7 @@ def _import_position(line: str, partial: str, column: int) -> IdentifierPosition
     from_import = _FROM_IMPORT.match(line)
     if from_import is not None:
         names = from_import.group("names")
-        if names.rstrip().endswith(("as", " as")) or _after_imported_name(names):
+        if _after_imported_name(names[: len(names) - len(partial)]):
             return None
         bracketed = line[: from_import.start("names")].rstrip().endswith("(")
         return IdentifierPosition("from_name", partial, module=from_import.group("module"),
@@ -223,17 +223,18 @@ def _partial_at_end(line: str) -> str:
     return found.group(0) if found else ""
 
 
-def _after_imported_name(names: str) -> bool:
-    """Whether an import's name list ends after `as` (an alias is bound) or after a name
-    and a space (`as`, a comma or the end may follow): no name is imported there."""
-    return bool(re.search(r"\bas\s+\w*$", names) or re.search(r"\w\s+$", names))
+def _after_imported_name(before: str) -> bool:
+    """Whether the word being written follows a name and a space in an import's name list
+    (`path as`, `path as p`: `as` or an alias, not an imported name, comes there); `before`
+    is the list up to that word."""
+    return re.search(r"\w\s+$", before) is not None
 
 
 def _from_name_position(module: str, line: str, bracketed: bool) -> IdentifierPosition | None:
     """On a line of names that continues `from module import`; None after `as`."""
-    if _after_imported_name(line):
-        return None
     partial = _partial_at_end(line)
+    if _after_imported_name(line[: len(line) - len(partial)]):
+        return None
     return IdentifierPosition("from_name", partial, module=module,
                               column=len(line) - len(partial), name_optional=bracketed)
 

@@ -58,6 +58,18 @@ def test_a_from_import_continued_on_later_lines_is_a_name_position(text: str, mo
     assert position.name_optional is ("(" in text)  # the bracket may close instead
 
 
+@pytest.mark.parametrize(("text", "partial"), [
+    ("from lib import pandas", "pandas"),  # a name ending in the letters of `as`
+    ("from lib import as", "as"),  # the start of a name (`assert_called`), not an alias
+    ("from lib import (\n    canvas", "canvas"),
+    ("from lib import a as b, alias", "alias"),
+])
+def test_a_name_ending_like_as_is_an_imported_name(text: str, partial: str) -> None:
+    position = position_at_end(text)
+    assert position is not None and position.kind == "from_name"
+    assert position.partial == partial
+
+
 def test_a_name_is_optional_only_inside_the_import_bracket() -> None:
     assert not detect_position("from os import ").name_optional  # type: ignore[union-attr]
     assert not detect_position("from os import path, ").name_optional  # type: ignore[union-attr]
@@ -67,6 +79,10 @@ def test_a_name_is_optional_only_inside_the_import_bracket() -> None:
 
 @pytest.mark.parametrize("text", [
     "from os import (\n    path as p",  # an alias is bound, not imported
+    "from os import (\n    path as",
+    "from os import (\n    path a",  # `as` being written
+    "from os import path as",
+    "from os import path a",
     "from os import (\n    path ",
     "from os import path ",  # `as` or the end may follow
     "from os import (path)\nse",  # the list is closed
