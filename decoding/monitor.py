@@ -26,7 +26,8 @@ from decoding.name_choice import (
     favoured,
     only,
 )
-from decoding.positions import IdentifierPosition, PositionReader
+from decoding.position_reader import PositionReader
+from decoding.positions import IdentifierPosition
 from decoding.vocab_index import IDENT_CHARS, VocabularyIndex
 from decoding.vocab_trie import LegalNames, TokenMask, allowed_tokens
 

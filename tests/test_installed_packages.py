@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from decoding.legal_sets import LegalSetProvider
-from decoding.positions import position_at_end
+from decoding.position_reader import position_at_end
 from decoding.receiver import ReceiverResolver
 from index.config import IndexConfig
 from index.installed_packages import InstalledPackages

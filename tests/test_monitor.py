@@ -749,7 +749,7 @@ def test_dataclass_fields_are_its_keyword_arguments(completer: Completer, shop_r
 ])
 def test_a_function_body_sees_module_names_defined_below_the_cursor(
         completer: Completer, shop_root: Path, head: str, visible: bool) -> None:
-    from decoding.positions import position_at_end
+    from decoding.position_reader import position_at_end
 
     rel = "shop/below.py"
     buffer = head + "\n\n\ndef helper():\n    return 1\n"

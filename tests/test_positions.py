@@ -1,10 +1,11 @@
-"""Identifier positions detected on the cursor line (decoding.positions)."""
+"""Identifier positions: decoding.positions (the cursor line), decoding.position_reader."""
 
 from __future__ import annotations
 
 import pytest
 
-from decoding.positions import PositionReader, detect_position, position_at_end
+from decoding.position_reader import PositionReader, position_at_end
+from decoding.positions import detect_position
 
 CHAIN_ABOVE = "rows = (\n    Table(title)\n"
 
