@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from decoding.context import ContextBuilder, SnippetMemo, member_hint
+from decoding.cursor_context import CompletionContext
 from decoding.healing import Healer, TokenTexts, healing_fragment
 from decoding.legal_sets import LegalSetProvider
 from decoding.model_files import DEFAULT_MODEL, embedded_model_for, resolve_model
 from decoding.monitor import Monitor
 from decoding.position_reader import PositionReader
-from decoding.postprocess import CompletionContext, is_multiline_context, postprocess, should_stop
+from decoding.postprocess import is_multiline_context, postprocess, should_stop
 from decoding.prompt_window import PrefixWindow, split_at
 from decoding.pyright_client import PyrightClient
 from decoding.pyright_deprecations import MemberProbe, probe_path

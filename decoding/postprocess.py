@@ -12,63 +12,39 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 
 from decoding import syntax
-from decoding.bracket_scanner import PAIRS, BracketScanner
+from decoding.bracket_scanner import PAIRS
+from decoding.cursor_context import (
+    CompletionContext,
+    CursorInfo,
+    analyze_cursor,
+    indent_width,
+    line_at,
+)
 
-SCAN_LINES = 200  # lines before the cursor scanned for the current statement and parse window
-MAX_STATEMENT_LINES = 3000  # ...or back to the start of the top-level statement, up to this
 MAX_PARSES = 12
 SHORT_LINE = 8  # a repeated suffix line shorter than this needs more evidence than itself
-_COMPOUND = re.compile(
-    r"(?:async\s+)?(?:def|class|if|elif|else|for|while|try|except|finally|with|match|case)\b")
-# Block headers that take an expression and end in a colon once written (not `else:`).
-_HEADER = re.compile(r"(?:async\s+)?(?:if|elif|for|while|with|except|match|case)\b")
 _DEFINITION = re.compile(r"(?:async\s+def|def|class)\b|@")
 _WORD_OR_CHAR = re.compile(r"\w+|\S")
 _LOOP = re.compile(r"(.{6,60}?)\1\1", re.DOTALL)
 
 
-@dataclass(frozen=True, slots=True)
-class CompletionContext:
-    prefix: str  # document text before the cursor
-    suffix: str  # document text after the cursor
-    language: str = "python"
-
-
-@dataclass(frozen=True, slots=True)
-class _Info:
-    """What the text around the cursor says, computed once per context."""
-
-    scanner: BracketScanner  # state at the cursor: copy before feeding it
-    python: bool
-    line_before: str
-    line_after: str
-    reserved: frozenset[int]  # openers that the rest of the cursor's line closes
-    opener: bool  # the cursor ends a block opener such as `def f():`
-    multiline: bool
-    min_indent: int | None  # None: cursor at column 0 of a blank line, see _block_end
-    fallback_indent: int
-    next_lines: tuple[str, ...]  # the next non-blank lines after the cursor's line, stripped
-    window_before: str  # parse window: from the enclosing top-level statement to the cursor
-    header_indent: str | None  # the cursor is in a block header (`if self.`): its indent
-
-
 def is_multiline_context(ctx: CompletionContext) -> bool:
     """Whether the cursor is on a blank line or right after a block opener like `if x:`."""
-    return _analyze(ctx).multiline
+    return analyze_cursor(ctx).multiline
 
 
 def should_stop(ctx: CompletionContext, generated_so_far: str, multiline: bool) -> bool:
     """True once `generated_so_far` certainly runs past what postprocess would keep."""
-    return _cut(_analyze(ctx), generated_so_far, multiline, final=False) < len(generated_so_far)
+    end = _cut(analyze_cursor(ctx), generated_so_far, multiline, final=False)
+    return end < len(generated_so_far)
 
 
 def postprocess(ctx: CompletionContext, raw: str, multiline: bool | None = None) -> str:
     """The ghost text for `raw`, possibly empty; never only whitespace."""
-    info = _analyze(ctx)
+    info = analyze_cursor(ctx)
     if multiline is None:
         multiline = info.multiline
     text = raw[: _cut(info, raw, multiline, final=True)].rstrip()
@@ -78,81 +54,10 @@ def postprocess(ctx: CompletionContext, raw: str, multiline: bool | None = None)
     return text if text.strip() else ""
 
 
-# --- context analysis -----------------------------------------------------------------------
-
-
-@lru_cache(maxsize=16)
-def _analyze(ctx: CompletionContext) -> _Info:
-    python = ctx.language.lower() in ("python", "py")
-    tail = _tail(ctx.prefix, SCAN_LINES)
-    scanner = BracketScanner(comments=python)
-    statement = window = 0  # offsets in `tail`
-    for kind, at, _ in scanner.events(tail, -len(tail)):
-        if kind == "newline" and not scanner.stack:
-            statement = at + len(tail) + 1
-            if syntax.TOP_LEVEL.match(tail, statement):
-                window = statement
-    line_before = tail[tail.rfind("\n") + 1 :]
-    line_end = ctx.suffix.find("\n")
-    line_after = ctx.suffix if line_end < 0 else ctx.suffix[:line_end]
-    first_line = _line_at(tail, statement)
-    opener = (not scanner.stack and scanner.string is None and not scanner.in_comment
-              and line_before.rstrip().endswith(":")
-              and _COMPOUND.match(first_line.lstrip()) is not None)
-    blank = not line_before.strip()
-    previous = next((line for line in reversed(tail[: len(tail) - len(line_before)].split("\n"))
-                     if line.strip()), "")
-    if opener:
-        min_indent: int | None = _indent(first_line) + 1
-    elif blank:
-        min_indent = _indent(line_before) if line_before else None
-    else:
-        min_indent = _indent(first_line)
-    return _Info(
-        scanner=scanner, python=python, line_before=line_before, line_after=line_after,
-        reserved=_reserved(scanner, line_after), opener=opener,
-        multiline=not line_after.strip() and (blank or opener), min_indent=min_indent,
-        fallback_indent=_indent(previous) + int(previous.rstrip().endswith(":")),
-        next_lines=_next_lines(ctx.suffix), window_before=tail[window:],
-        header_indent=(first_line[: len(first_line) - len(first_line.lstrip())]
-                       if _HEADER.match(first_line.lstrip()) else None))
-
-
-def _reserved(scanner: BracketScanner, line_after: str) -> frozenset[int]:
-    probe = scanner.copy()
-    return frozenset(opener[1] for kind, _, opener in probe.events(line_after, 1 << 40)
-                     if kind == "close" and opener is not None and opener[1] < 0)
-
-
-def _tail(text: str, lines: int) -> str:
-    return text[syntax.scan_start(text, lines, MAX_STATEMENT_LINES):]
-
-
-def _next_lines(suffix: str, count: int = 2, scan: int = 20) -> tuple[str, ...]:
-    pos, found = suffix.find("\n"), []
-    while pos >= 0 and scan and len(found) < count:
-        end = suffix.find("\n", pos + 1)
-        line = suffix[pos + 1 : end if end >= 0 else len(suffix)].strip()
-        if line:
-            found.append(line)
-        pos, scan = end, scan - 1
-    return tuple(found)
-
-
-def _line_at(text: str, start: int) -> str:
-    end = text.find("\n", start)
-    return text[start : end if end >= 0 else len(text)]
-
-
-def _indent(line: str) -> int:
-    expanded = line.expandtabs(8)
-    return len(expanded) - len(expanded.lstrip(" "))
-
-
 # --- where the completion ends ---------------------------------------------------------------
 
 
-def _cut(info: _Info, text: str, multiline: bool, final: bool) -> int:
+def _cut(info: CursorInfo, text: str, multiline: bool, final: bool) -> int:
     end = _block_end(info, text) if multiline else _line_end(info, text)
     end = min(end, _loop_end(text))
     return _repeat_cut(info, text[:end], last_line_complete=final or end < len(text))
@@ -168,7 +73,7 @@ def _loop_end(text: str) -> int:
     return len(text)
 
 
-def _line_end(info: _Info, text: str) -> int:
+def _line_end(info: CursorInfo, text: str) -> int:
     """End of the line, or of the statement while brackets opened on this line are open."""
     if info.scanner.string is not None or info.scanner.in_comment:
         end = text.find("\n")
@@ -183,17 +88,17 @@ def _line_end(info: _Info, text: str) -> int:
     return len(text)
 
 
-def _block_end(info: _Info, text: str) -> int:
+def _block_end(info: CursorInfo, text: str) -> int:
     """Where a line dedents below the block, or (when the completion is a definition) where
     the next statement after the definition's body starts."""
     lines = list(_logical_lines(info, text))
-    head = _line_at(text, 0)
+    head = line_at(text, 0)
     if not info.opener and not info.line_before.strip() and head.strip():
         lines.insert(0, (-1, info.line_before + head))
     code = [(at, line) for at, line in lines if line.strip()]
     if not code:
         return len(text)
-    first_indent = _indent(code[0][1])
+    first_indent = indent_width(code[0][1])
     block = info.min_indent
     if block is None:
         block = min(info.fallback_indent, first_indent)
@@ -205,23 +110,23 @@ def _block_end(info: _Info, text: str) -> int:
             return blank
     body_seen = False
     for at, line in code[1:]:
-        indent = _indent(line)
+        indent = indent_width(line)
         if indent < block or (definition and body_seen and indent <= first_indent):
             return at
         body_seen = body_seen or indent > first_indent
     return len(text)
 
 
-def _logical_lines(info: _Info, text: str) -> Iterator[tuple[int, str]]:
+def _logical_lines(info: CursorInfo, text: str) -> Iterator[tuple[int, str]]:
     """(offset of the newline before it, line) for each line of `text` after the first that
     starts a logical line: not inside a string, nor a bracket the completion opened."""
     scanner = info.scanner.copy()
     for kind, at, _ in scanner.events(text):
         if kind == "newline" and all(offset < 0 for _, offset in scanner.stack):
-            yield at, _line_at(text, at + 1)
+            yield at, line_at(text, at + 1)
 
 
-def _repeat_cut(info: _Info, text: str, last_line_complete: bool) -> int:
+def _repeat_cut(info: CursorInfo, text: str, last_line_complete: bool) -> int:
     """Where the completion starts repeating the lines after the cursor's line."""
     if not info.next_lines:
         return len(text)
@@ -259,7 +164,7 @@ def _is_word(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def _balance(info: _Info, text: str) -> str:
+def _balance(info: CursorInfo, text: str) -> str:
     """Drop closing brackets with no opener, and those the suffix's line already has."""
     scanner, dropped = info.scanner.copy(), set()
     for kind, at, opener in scanner.events(text):
@@ -279,7 +184,7 @@ def _baseline(ctx: CompletionContext) -> tuple[str, list[syntax.Span], bool]:
     """The suffix's parse window, the errors of the window without completion, and whether
     the cursor sits inside an error already (then only errors starting in the completion and
     the error count are judged)."""
-    info = _analyze(ctx)
+    info = analyze_cursor(ctx)
     after = syntax.suffix_window(ctx.suffix)
     closers = _closers(info, "", after)
     tail = _block_placeholder(info.window_before + closers, after)
@@ -288,7 +193,7 @@ def _baseline(ctx: CompletionContext) -> tuple[str, list[syntax.Span], bool]:
     return after, spans, any(start < cursor < end for start, end in spans)
 
 
-def _closers(info: _Info, text: str, after: str) -> str:
+def _closers(info: CursorInfo, text: str, after: str) -> str:
     """Closing brackets for what the prefix opened and neither `text` nor the suffix's window
     closes: writing at the end of a file inside a call must not count as a syntax error."""
     scanner = info.scanner.copy()
@@ -312,7 +217,7 @@ def _block_placeholder(before: str, after: str) -> str:
     return ""
 
 
-def _header_placeholder(info: _Info, text: str, after: str) -> str | None:
+def _header_placeholder(info: CursorInfo, text: str, after: str) -> str | None:
     """When nothing follows the cursor and the block header it is in (`if self.`, maybe
     continued over lines) is still open after `text`, a stand-in colon and body: a
     completion that stops inside the condition (max tokens, a forgotten colon) is judged
@@ -326,7 +231,7 @@ def _header_placeholder(info: _Info, text: str, after: str) -> str | None:
     return f":\n{info.header_indent}    pass\n"
 
 
-def _longest_valid(ctx: CompletionContext, info: _Info, text: str) -> str:
+def _longest_valid(ctx: CompletionContext, info: CursorInfo, text: str) -> str:
     """`text` cut back to its longest prefix that adds no syntax error: whole lines first,
     token boundaries inside the first line that has code."""
     budget = MAX_PARSES
@@ -343,9 +248,9 @@ def _longest_valid(ctx: CompletionContext, info: _Info, text: str) -> str:
     return ""
 
 
-def _token_cut(ctx: CompletionContext, info: _Info, text: str, line_start: int, problem: int,
+def _token_cut(ctx: CompletionContext, info: CursorInfo, text: str, line_start: int, problem: int,
                budget: int) -> str:
-    line_end = line_start + len(_line_at(text, line_start))
+    line_end = line_start + len(line_at(text, line_start))
     ends = [match.end() for match in _WORD_OR_CHAR.finditer(text, line_start, line_end)][:-1]
     # An error node often starts with its statement, before the token that broke it.
     before = [end for end in ends if end <= problem]
@@ -361,7 +266,7 @@ def _token_cut(ctx: CompletionContext, info: _Info, text: str, line_start: int, 
     return ""
 
 
-def _problem(ctx: CompletionContext, info: _Info, text: str) -> int | None:
+def _problem(ctx: CompletionContext, info: CursorInfo, text: str) -> int | None:
     """None when `text` adds no syntax error, else the offset in `text` where trouble starts."""
     unfinished = _unfinished(info, text)
     if unfinished is not None:
@@ -392,7 +297,7 @@ def _problem(ctx: CompletionContext, info: _Info, text: str) -> int | None:
     return problems[0]
 
 
-def _unfinished(info: _Info, text: str) -> int | None:
+def _unfinished(info: CursorInfo, text: str) -> int | None:
     """Offset of the first bracket or string that `text` opens and leaves open."""
     scanner = info.scanner.copy()
     for _ in scanner.events(text):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from decoding.cursor_context import CompletionContext
 from decoding.postprocess import (
-    CompletionContext,
     is_multiline_context,
     postprocess,
     should_stop,
