@@ -18,6 +18,14 @@ from pathlib import Path
 from typing import Protocol
 
 from decoding.call_signatures import keyword_names, pyright_may_know
+from decoding.member_rules import (
+    class_access_prior,
+    hasattr_guarded,
+    is_super,
+    may_define_attribute,
+    overridden_bonus,
+    read_in_class,
+)
 from decoding.positions import KEYWORDS, STRING_PREFIXES, IdentifierPosition
 from decoding.pyright_deprecations import MemberFacts
 from decoding.receiver import ReceiverResolver
@@ -29,10 +37,9 @@ from index.scope import names_in_scope
 log = logging.getLogger(__name__)
 OBJECT_ATTRIBUTES: frozenset[str] = frozenset(dir(object)) | {"__dict__", "__module__"}
 CLASS_ATTRIBUTES: frozenset[str] = frozenset(dir(type)) - {"mro"} | {"mro"}
-_DEF_LINE = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)")
-_INITIALIZERS = frozenset({"__init__", "__post_init__", "__new__", "__init_subclass__",
-                           "__enter__", "__aenter__", "__setstate__", "setUp", "setup",
-                           "setup_method", "reset", "initialize", "init"})
+# A module whose namespace is written through a mapping or executed code (names no parser
+# sees): `globals()["name"] = ...`, `globals().update(...)`, `exec(...)`.
+_DYNAMIC_GLOBALS = re.compile(r"\bglobals\(\)\s*(?:\[|\.(?:update|setdefault)\b)|\bexec\(")
 MODULE_ATTRIBUTES: frozenset[str] = frozenset(
     {"__name__", "__file__", "__doc__", "__path__", "__all__", "__spec__", "__dict__"})
 
@@ -133,17 +140,26 @@ class LegalSetProvider:
             return names
         if position.kind == "argument":
             return self._argument(position, text, line)
+        return self._names(position, text, line)
+
+    def _names(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
+        """Names in scope where a bare name is read; None where the module's names cannot be
+        listed: a star import from a module the index does not hold, or names set through
+        `globals()`."""
+        starred = self.lookup.star_imported_names(self.module)
+        if starred is None or _DYNAMIC_GLOBALS.search(text):
+            return None
         # the buffer's own top-level names, defined below the cursor too (the index holds
         # the whole buffer; `text` ends where the identifier starts)
         later = [symbol.name for symbol in self.lookup.module_exports(
             self.module, public_only=False, respect_all=False)]
         scope = names_in_scope(text, line, position.column, later)
-        visible = frozenset(name.name for name in scope) | KEYWORDS | STRING_PREFIXES
+        visible = frozenset(name.name for name in scope) | starred | KEYWORDS | STRING_PREFIXES
         return LegalSet(visible, "scope", allows_expression=True)
 
     def _member(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
         column = position.column
-        if _may_define_attribute(position, text):
+        if may_define_attribute(position.receiver, text):
             return None
         receiver = self.resolver.resolve(self.module, text, line, column)
         if receiver is not None and receiver.dynamic:
@@ -153,7 +169,7 @@ class LegalSetProvider:
             extra = (MODULE_ATTRIBUTES if receiver.kind == "module" else OBJECT_ATTRIBUTES
                      | (CLASS_ATTRIBUTES if receiver.kind == "class" else frozenset()))
             names = frozenset(m.name for m in receiver.members) | extra
-            prior = _class_access_prior(receiver.members) if receiver.kind == "class" else {}
+            prior = class_access_prior(receiver.members) if receiver.kind == "class" else {}
             legal = LegalSet(names, "index", _deprecations(receiver.members), prior=prior)
         else:
             if (receiver is None or not receiver.known) and self._typed_dynamic(
@@ -168,15 +184,17 @@ class LegalSetProvider:
                     return None  # pyright could not read the bases either: they are Unknown
                 # what only the index reads, e.g. `setattr(Cls, "name", value)`
                 legal = replace(legal, names=legal.names | own)
-        if legal is not None and _is_super(position.receiver):
-            legal = _prefer_overridden(legal, text)
+        if legal is not None and is_super(position.receiver):
+            bonus = overridden_bonus(text, legal.names)
+            legal = replace(legal, prior=_summed(legal.prior, bonus)) if bonus else legal
         if legal is not None and position.receiver:
-            legal = _with_hasattr_guards(legal, text, position.receiver)
+            guarded = hasattr_guarded(text, position.receiver) - legal.names
+            legal = replace(legal, names=legal.names | guarded) if guarded else legal
         if legal is not None and receiver is not None and receiver.enclosing \
                 and self.open_ended and position.receiver:
             # The class is cut at the cursor: members it already reads count as existing
             # even when they are defined further down (or were, before the cut).
-            used = _read_in_class(text, position.receiver, receiver.qualname)
+            used = read_in_class(text, position.receiver, receiver.qualname)
             legal = replace(legal, names=legal.names | used)
         return legal
 
@@ -286,77 +304,8 @@ class LegalSetProvider:
         return LegalSet(self._repo_names, "blind")
 
 
-def _is_super(receiver: str | None) -> bool:
-    return receiver is not None and re.fullmatch(r"super\([^()]*\)", receiver) is not None
-
-
-def _enclosing_function(text: str) -> str | None:
-    """The name of the function whose body the last line of `text` is in."""
-    current = text.rsplit("\n", 1)[-1]
-    indent = len(current) - len(current.lstrip())
-    for previous in reversed(text.split("\n")[:-1]):
-        match = _DEF_LINE.match(previous)
-        if match is not None and len(match.group(1)) < indent:
-            return match.group(2)
-    return None
-
-
-def _prefer_overridden(legal: LegalSet, text: str) -> LegalSet:
-    """`super().` inside `def save` almost always calls the parent's `save` (and inside
-    `__init__`, `__init__`): the overridden method gets a ranking bonus."""
-    name = _enclosing_function(text)
-    if name is None or name not in legal.names:
-        return legal
-    prior = {**legal.prior, name: legal.prior.get(name, 0.0) + OVERRIDDEN_BONUS}
-    return replace(legal, prior=prior)
-
-
-def _may_define_attribute(position: IdentifierPosition, text: str) -> bool:
-    """`self.` starting a statement in an initializer may be assigning a new attribute,
-    which no static analysis knows yet: such a position is left free."""
-    current = text.rsplit("\n", 1)[-1]
-    if position.receiver not in ("self", "cls") or current.strip() != f"{position.receiver}.":
-        return False
-    return _enclosing_function(text) in _INITIALIZERS
-
-
-def _with_hasattr_guards(legal: LegalSet, text: str, receiver: str) -> LegalSet:
-    """Names the code above checks with `hasattr(receiver, "name")`: pyright narrows the
-    receiver to a type that has them (duck typing: `hasattr(o, "seek")` on `bytes | Unknown`)
-    but does not list them among its completions."""
-    pattern = rf"\bhasattr\(\s*{re.escape(receiver)}\s*,\s*[\"']([A-Za-z_]\w*)[\"']\s*\)"
-    guarded = frozenset(re.findall(pattern, text)) - legal.names
-    return replace(legal, names=legal.names | guarded) if guarded else legal
-
-
-def _read_in_class(text: str, receiver: str, qualname: str) -> frozenset[str]:
-    """Names read as `receiver.name` in the class body above the cursor (`self.helper()`
-    calls a method that may be defined below)."""
-    class_name = re.escape(qualname.rsplit(".", 1)[-1])
-    starts = [m.end() for m in re.finditer(rf"^[ \t]*class[ \t]+{class_name}\b", text, re.M)]
-    body = text[starts[-1]:] if starts else ""
-    pattern = rf"(?<![\w.]){re.escape(receiver)}\.([A-Za-z_]\w*)"
-    return frozenset(re.findall(pattern, body))
-
-
-CLASS_LEVEL_BONUS = 1.5
-OVERRIDDEN_BONUS = 4.0
-PROPERTY_ON_CLASS_PENALTY = -3.0
-
-
-def _class_access_prior(members: list[Symbol]) -> dict[str, float]:
-    """On the class object itself (`Text.`), code calls alternative constructors and static
-    helpers or reads class attributes; a property there yields the property object and an
-    instance method needs an explicit instance, so those are unlikely (not illegal)."""
-    prior: dict[str, float] = {}
-    for member in members:
-        if member.kind == SymbolKind.PROPERTY:
-            prior[member.name] = PROPERTY_ON_CLASS_PENALTY
-        elif member.kind == SymbolKind.CLASS or (
-                member.kind == SymbolKind.METHOD
-                and {"classmethod", "staticmethod"} & set(member.decorators)):
-            prior[member.name] = CLASS_LEVEL_BONUS
-    return prior
+def _summed(prior: dict[str, float], bonus: dict[str, float]) -> dict[str, float]:
+    return {**prior, **{name: prior.get(name, 0.0) + amount for name, amount in bonus.items()}}
 
 
 def _deprecations(symbols: list[Symbol]) -> dict[str, str | None]:

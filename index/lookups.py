@@ -179,6 +179,24 @@ class SymbolLookup:
             return [names[name] for name in declared if name in names]
         return [s for name, s in names.items() if not (public_only and name.startswith("_"))]
 
+    def star_imported_names(self, module: str) -> frozenset[str] | None:
+        """The names `from x import *` lines bind in `module`; None when one of those
+        modules (or one they star-import in turn) is not indexed, so its names are unknown."""
+        info = self.store.module_info(module)
+        if info is None:
+            return frozenset()
+        pending, seen = list(info[1]), set()
+        while pending:
+            star = pending.pop()
+            if star in seen:
+                continue
+            seen.add(star)
+            star_info = self.store.module_info(star)
+            if star_info is None:
+                return None
+            pending.extend(star_info[1])
+        return frozenset(symbol.name for star in info[1] for symbol in self.module_exports(star))
+
     def submodules(self, package: str) -> list[str]:
         rows = self.store.query("SELECT DISTINCT module FROM files WHERE module LIKE ?",
                                 (f"{package}.%",))

@@ -4,6 +4,7 @@ module names, imports, builtins), computed from the live text, not the stored co
 from __future__ import annotations
 
 import builtins
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -11,8 +12,11 @@ from tree_sitter import Node
 
 from index.parsing import named_children, parse, text, with_placeholder_line
 
-BUILTIN_NAMES: frozenset[str] = frozenset(name for name in dir(builtins)
-                                          if not name.startswith("_")) | {"__name__", "__file__"}
+# what every module has, plus `__builtins__` and `__debug__`
+MODULE_DUNDERS = frozenset({"__name__", "__file__", "__doc__", "__spec__", "__loader__",
+                            "__package__", "__builtins__", "__debug__", "__annotations__"})
+BUILTIN_NAMES: frozenset[str] = frozenset(
+    name for name in dir(builtins) if not name.startswith("_")) | MODULE_DUNDERS
 _SCOPE_NODES = ("function_definition", "class_definition", "lambda")
 _COMPREHENSIONS = ("list_comprehension", "set_comprehension", "dictionary_comprehension",
                    "generator_expression")
@@ -54,6 +58,9 @@ def names_in_scope(source: str, line: int, character: int,
         if scope_node.type in ("function_definition", "lambda"):
             for param in _parameter_names(scope_node):
                 add(param, "parameter" if innermost else "enclosing")
+        elif innermost:  # a class body
+            add("__qualname__", "class")
+            add("__module__", "class")
         for name, kind, at in _bindings(_body(scope_node), offset if innermost else None):
             add(name, "import" if kind == "import" else label, at)
     for name, kind, at in _bindings(root, None):
@@ -61,6 +68,9 @@ def names_in_scope(source: str, line: int, character: int,
     if any(node.type in ("function_definition", "lambda") for node in chain):
         for name in later_module_names:
             add(name, "module")
+    if any(outer.type == "class_definition" and inner.type == "function_definition"
+           for outer, inner in itertools.pairwise(chain)):
+        add("__class__", "enclosing")  # the implicit closure of methods (`super()` reads it)
     for name in sorted(BUILTIN_NAMES):
         add(name, "builtin")
     return found

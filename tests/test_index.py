@@ -231,6 +231,19 @@ def test_reexports_and_star_imports(shop: WorkspaceIndex) -> None:
     assert shop.lookup.resolve("shop.Cart.add_item").qualname == "shop.models.Cart.add_item"
 
 
+def test_star_imported_names_or_none_when_a_source_is_not_indexed(
+        shop: WorkspaceIndex) -> None:
+    starred = shop.lookup.star_imported_names("shop")
+    assert starred is not None and "compute_shipping" in starred  # `from .service import *`
+    assert "_private_helper" not in starred
+    assert shop.lookup.star_imported_names("shop.models") == frozenset()  # none
+    shop.set_buffer("scripts/starred.py", "from os.path import *\nfrom shop import *\n")
+    try:
+        assert shop.lookup.star_imported_names("scripts.starred") is None  # os.path: unknown
+    finally:
+        shop.close_buffer("scripts/starred.py")
+
+
 def test_deprecations_with_replacements(shop: WorkspaceIndex) -> None:
     add = shop.lookup.by_qualname("shop.models.Cart.add")[0].deprecation
     assert add is not None and add.replacement == "add_item" and add.version == "2.0"
@@ -294,6 +307,20 @@ def test_names_in_scope() -> None:
     assert visible["main"] == "module" and visible["len"] == "builtin"
     early = {n.name for n in names_in_scope(source, 5, 4)}
     assert "total" not in early  # bound after the position
+    assert {"__doc__", "__spec__", "__debug__"} <= early  # what every module has
+
+
+def test_implicit_names_of_class_bodies_and_methods() -> None:
+    source = ("class A:\n    label = __qualname__\n\n    def f(self):\n"
+              "        def inner():\n            pass\n        return 1\n\n\n"
+              "def g():\n    return 1\n")
+    body = {n.name for n in names_in_scope(source, 1, 4)}
+    method = {n.name for n in names_in_scope(source, 6, 8)}
+    nested = {n.name for n in names_in_scope(source, 5, 12)}
+    function = {n.name for n in names_in_scope(source, 10, 4)}
+    assert {"__qualname__", "__module__"} <= body and "__class__" not in body
+    assert "__class__" in method and "__class__" in nested and "__qualname__" not in method
+    assert "__class__" not in function
 
 
 def test_buffer_overrides_disk_and_close_restores(tmp_path: Path) -> None:

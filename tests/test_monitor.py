@@ -104,6 +104,22 @@ def test_legal_code_passes_unchanged(completer: Completer, shop_root: Path, teac
     assert monitor.stats.constrained_steps > 0
 
 
+@pytest.mark.parametrize(("prefix", "intended", "passes"), [
+    ("from os.path import *\n\n\ndef f():\n    ", "x = join('a', 'b')\n", True),
+    ("from not_installed_anywhere import *\n\n\ndef f():\n    ", "x = anything()\n", True),
+    ("from shop import *\n\n", "x = shipping_cost\n", True),  # indexed: its `__all__`
+    ("from shop import *\n\n", "x = compute_shipping\n", False),  # not in `__all__`
+    ("globals()['made'] = 1\n\n\ndef f():\n    ", "x = made\n", True),
+    ("class A:\n    def f(self):\n        ", "x = __class__\n", True),
+    ("def f():\n    ", "x = __class__\n", False),  # only methods have it
+])
+def test_bare_names_star_imported_or_set_through_globals(
+        completer: Completer, shop_root: Path, teacher: Teacher, prefix: str, intended: str,
+        passes: bool) -> None:
+    written = teacher.run(monitor_at(completer, shop_root, prefix), intended)
+    assert (written == intended) is passes
+
+
 @pytest.mark.parametrize(("intended", "legal_prefix"), [
     ("cart.bogus_method()", "cart."),
     ("cart.total_price", "cart.total"),  # a real name is a prefix; the invented tail is not
@@ -402,7 +418,7 @@ def test_pyright_only_receivers_drop_deprecated_members_too(completer: Completer
 
 def test_members_read_on_the_class_itself_favour_class_level_ones(completer: Completer,
                                                                   shop_root: Path) -> None:
-    from decoding.legal_sets import CLASS_LEVEL_BONUS, PROPERTY_ON_CLASS_PENALTY
+    from decoding.member_rules import CLASS_LEVEL_BONUS, PROPERTY_ON_CLASS_PENALTY
     from decoding.positions import detect_position
 
     head = body_prefix(shop_root) + "other = C."
@@ -443,7 +459,7 @@ def test_release_lets_pyright_read_the_file_from_disk_again(completer: Completer
 @pytest.mark.parametrize(("method", "expected"), [("save", "save("), ("__init__", "__init__(")])
 def test_super_in_an_override_calls_the_overridden_method(completer: Completer, shop_root: Path,
                                                           method: str, expected: str) -> None:
-    from decoding.legal_sets import OVERRIDDEN_BONUS
+    from decoding.member_rules import OVERRIDDEN_BONUS
     from decoding.positions import detect_position
 
     signature, call = ("self, ident: int) -> None", "super().") if method == "__init__" \

@@ -1,0 +1,83 @@
+"""What the code around a member position says about its names beyond the receiver's
+type: `super().` in an override calls the overridden method, `hasattr` guards and reads
+higher up in the class make names legal that no analysis lists, and an initializer may
+assign attributes nobody has seen yet.
+"""
+
+from __future__ import annotations
+
+import re
+
+from index.models import Symbol, SymbolKind
+
+_DEF_LINE = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)")
+INITIALIZERS = frozenset({"__init__", "__post_init__", "__new__", "__init_subclass__",
+                          "__enter__", "__aenter__", "__setstate__", "setUp", "setup",
+                          "setup_method", "reset", "initialize", "init"})
+CLASS_LEVEL_BONUS = 1.5
+OVERRIDDEN_BONUS = 4.0
+PROPERTY_ON_CLASS_PENALTY = -3.0
+
+
+def is_super(receiver: str | None) -> bool:
+    return receiver is not None and re.fullmatch(r"super\([^()]*\)", receiver) is not None
+
+
+def enclosing_function(text: str) -> str | None:
+    """The name of the function whose body the last line of `text` is in."""
+    current = text.rsplit("\n", 1)[-1]
+    indent = len(current) - len(current.lstrip())
+    for previous in reversed(text.split("\n")[:-1]):
+        match = _DEF_LINE.match(previous)
+        if match is not None and len(match.group(1)) < indent:
+            return match.group(2)
+    return None
+
+
+def overridden_bonus(text: str, names: frozenset[str]) -> dict[str, float]:
+    """`super().` inside `def save` almost always calls the parent's `save` (and inside
+    `__init__`, `__init__`): a ranking bonus for the overridden method, where it is legal."""
+    name = enclosing_function(text)
+    return {name: OVERRIDDEN_BONUS} if name is not None and name in names else {}
+
+
+def may_define_attribute(receiver: str | None, text: str) -> bool:
+    """`self.` starting a statement in an initializer may be assigning a new attribute,
+    which no static analysis knows yet: such a position is left free."""
+    current = text.rsplit("\n", 1)[-1]
+    if receiver not in ("self", "cls") or current.strip() != f"{receiver}.":
+        return False
+    return enclosing_function(text) in INITIALIZERS
+
+
+def hasattr_guarded(text: str, receiver: str) -> frozenset[str]:
+    """Names the code above checks with `hasattr(receiver, "name")`: pyright narrows the
+    receiver to a type that has them (duck typing: `hasattr(o, "seek")` on `bytes | Unknown`)
+    but does not list them among its completions."""
+    pattern = rf"\bhasattr\(\s*{re.escape(receiver)}\s*,\s*[\"']([A-Za-z_]\w*)[\"']\s*\)"
+    return frozenset(re.findall(pattern, text))
+
+
+def read_in_class(text: str, receiver: str, qualname: str) -> frozenset[str]:
+    """Names read as `receiver.name` in the class body above the cursor (`self.helper()`
+    calls a method that may be defined below)."""
+    class_name = re.escape(qualname.rsplit(".", 1)[-1])
+    starts = [m.end() for m in re.finditer(rf"^[ \t]*class[ \t]+{class_name}\b", text, re.M)]
+    body = text[starts[-1]:] if starts else ""
+    pattern = rf"(?<![\w.]){re.escape(receiver)}\.([A-Za-z_]\w*)"
+    return frozenset(re.findall(pattern, body))
+
+
+def class_access_prior(members: list[Symbol]) -> dict[str, float]:
+    """On the class object itself (`Text.`), code calls alternative constructors and static
+    helpers or reads class attributes; a property there yields the property object and an
+    instance method needs an explicit instance, so those are unlikely (not illegal)."""
+    prior: dict[str, float] = {}
+    for member in members:
+        if member.kind == SymbolKind.PROPERTY:
+            prior[member.name] = PROPERTY_ON_CLASS_PENALTY
+        elif member.kind == SymbolKind.CLASS or (
+                member.kind == SymbolKind.METHOD
+                and {"classmethod", "staticmethod"} & set(member.decorators)):
+            prior[member.name] = CLASS_LEVEL_BONUS
+    return prior
