@@ -61,11 +61,14 @@ def variant_source(original: str, task: Task, prediction: str) -> str | None:
     return "\n".join(lines)
 
 
-def _is_missing_attribute(diagnostic: Mapping[str, object], line: int, prediction: str) -> bool:
+def _is_missing_attribute(diagnostic: Mapping[str, object], line: int, character: int,
+                          prediction: str) -> bool:
+    """Whether pyright reports the predicted name itself missing: at its own position, not
+    the same name accessed later on the line (`names.split(',').split()`)."""
     if diagnostic.get("severity") != "error":
         return False
     start = diagnostic.get("range", {}).get("start", {})  # type: ignore[union-attr]
-    if start.get("line") != line:
+    if (start.get("line"), start.get("character")) != (line, character):
         return False
     message = str(diagnostic.get("message", ""))
     if f'"{prediction}"' not in message:
@@ -94,7 +97,7 @@ def strict_invented(pairs: Iterable[tuple[Task, str]], pyright: str = "pyright",
     scratch = Path(tempfile.mkdtemp(prefix="tether-grounding-pyright-"))
     try:
         copies: dict[str, Path] = {}
-        variants: dict[str, tuple[str, str, int]] = {}
+        variants: dict[str, tuple[str, str, int, int]] = {}
         for number, (task, prediction) in enumerate(pairs):
             if task.workspace not in copies:
                 target = scratch / f"ws{len(copies)}"
@@ -110,7 +113,7 @@ def strict_invented(pairs: Iterable[tuple[Task, str]], pyright: str = "pyright",
             rel = stem.with_name(f"{stem.stem}__tether_variant_{number}.py")
             path = copies[task.workspace] / rel
             path.write_text(source)
-            variants[str(path.resolve())] = (task.id, prediction, task.line)
+            variants[str(path.resolve())] = (task.id, prediction, task.line, task.character)
         extra = [str(p) for root in copies.values() for p in (root, root / "src") if p.is_dir()]
         config = {"include": sorted(variants), "extraPaths": extra,
                   "typeCheckingMode": "basic", "reportMissingImports": "none",
@@ -129,7 +132,7 @@ def strict_invented(pairs: Iterable[tuple[Task, str]], pyright: str = "pyright",
         rejected: set[tuple[str, str]] = set()
         for diagnostic in report.get("generalDiagnostics", []):
             variant = variants.get(str(Path(diagnostic.get("file", "")).resolve()))
-            if variant and _is_missing_attribute(diagnostic, variant[2], variant[1]):
+            if variant and _is_missing_attribute(diagnostic, variant[2], variant[3], variant[1]):
                 rejected.add((variant[0], variant[1]))
         unjudged = {task_id for task_id, name in rejected
                     if task_id in controls and name == controls[task_id][1]}

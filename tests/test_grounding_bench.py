@@ -291,3 +291,14 @@ def test_strict_check_skips_tasks_whose_real_name_pyright_rejects_too(tmp_path: 
     rejected, info = strict_invented([(known, "bogus"), (unknown, "get")])
     assert rejected == {("t:save", "bogus")}  # `self.ops` is None to pyright: not judged
     assert info["unjudged"] == 1
+
+
+def test_strict_check_judges_the_predicted_name_not_a_later_one_on_its_line(
+        tmp_path: Path) -> None:
+    source = ("def parse(names: str) -> list[str]:\n"
+              "    return names.replace(',', ' ').split()\n")
+    (tmp_path / "pkg.py").write_text(source)
+    hole = Task("t:replace", "repo", "t", str(tmp_path), "pkg.py", 1, 17, "", "replace", "x")
+    # `names.split(',', ' ').split()`: the second `split` is on a list, the first is real
+    rejected, _ = strict_invented([(hole, "split"), (hole, "splice")])
+    assert rejected == {("t:replace", "splice")}
