@@ -140,9 +140,12 @@ def _open_call(before: str) -> tuple[str, int] | None:
 
 def callee_before(head: str) -> str | None:
     """The called expression that `head`, the text before an opening parenthesis, ends with;
-    None where the bracket is no call's (`if (`, `def f(`, `class A(`)."""
+    None where the bracket is no call's (`if (`, `def f(`, `class A(`) or where the callee is
+    a member of something other than a dotted name (`'{a}'.format(`, `f().g(`, `a[0].g(`):
+    that is not the bare function the name alone would be."""
     callee = re.search(r"([A-Za-z_][\w.]*)\s*$", head)
     if callee is None or callee.group(1).split(".")[-1] in KEYWORDS \
+            or head[: callee.start()].endswith(".") \
             or re.search(r"\b(def|class)\s+\w*\s*$", head):
         return None
     return callee.group(1)

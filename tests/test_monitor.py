@@ -91,6 +91,7 @@ def body_prefix(root: Path) -> str:
     "cart.apply_discount(total, percent=5)",
     "total = cart.owner.upper()",  # unknown-to-the-index receiver: pyright or free
     "label = f'{cart.owner!r:>10}' + rb'x'.decode()\n",  # string prefixes where names start
+    "note = '{who}'.format(who=cart.owner)\n",  # str.format, not the builtin `format`
     "by_name = {i.name: i for i in cart.items}\n",
     "first = next((i for i in cart.items if i.price), None)\n",  # bound after its use
     "ranked = sorted(\n        cart.items,\n        key=lambda x: x.price,\n        reverse=True,"

@@ -119,6 +119,9 @@ def test_arguments_of_a_call_opened_on_a_line_above(text: str, callee: str,
     "x = foo(\n    a + b",
     "def f (\n    a,\n    ",  # a space before the bracket
     "def f (a, b",  # on the definition's own line too
+    "t = '{a}'.format(a",  # a member of a literal, not the builtin `format`
+    "x = f().g(a",
+    "x = foo(\n    a,\n).bar(\n    b",
 ])
 def test_lines_that_are_no_argument_of_a_call_above(text: str) -> None:
     position = position_at_end(text)
