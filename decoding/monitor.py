@@ -39,6 +39,8 @@ MAX_RANKED_NAMES = 400
 RESCORED_KINDS = frozenset({"member", "from_name"})
 MAX_RESCORES_PER_GENERATION = 3
 ENDS_HERE = np.empty(0, dtype=np.int32)  # plan marker: the chosen name is complete
+# positions a space opens after a word (`return `, `import `, `from x import `)
+SPACED_KINDS = frozenset({"name", "import_module", "from_module", "from_name"})
 
 
 class Monitor:
@@ -119,6 +121,7 @@ class Monitor:
         if position is None:
             self.stats.free_steps += 1
             self._guard_dotted_access(text, line_start, line, logits)
+            self._guard_spaced_name(text, line_start, line, logits)
             return None
         line_number = self.prefix_line + self._generated.count("\n")
         head = text[: line_start + position.column]
@@ -322,6 +325,27 @@ class Monitor:
                      and (spelling := self.vocabulary.spelling("." + name))}
             firsts = self._firsts[key] = np.fromiter(found, dtype=np.int32, count=len(found))
         return firsts
+
+    def _guard_spaced_name(self, text: str, line_start: int, line: str,
+                           logits: np.ndarray) -> None:
+        """Tokens like ` name` write the space after a keyword (`return`, `and`, `import`)
+        together with a name's first characters, skipping the position that the space
+        opens; where that position's names are known, such a token must begin one of them."""
+        if not line or line[-1] not in IDENT_CHARS:
+            return
+        space_ident = self.vocabulary.space_ident
+        if not space_ident.size or logits[space_ident].max() < logits.max():
+            return  # greedy decoding will not pick a ` name` token here: nothing to guard
+        probe = self._positions.position(text, line_start, line + " ")
+        if probe is None or probe.partial or probe.kind not in SPACED_KINDS:
+            return
+        line_number = self.prefix_line + self._generated.count("\n")
+        legal = self._legal_for(probe, text + " ", line_number)
+        if legal is None:
+            return
+        fine = allowed_tokens(self.vocabulary.trie, self._legal_names(legal), "",
+                              allow_leading_space=True)
+        logits[np.setdiff1d(space_ident, fine)] = -np.inf
 
     def _guard_dotted_access(self, text: str, line_start: int, line: str,
                              logits: np.ndarray) -> None:

@@ -22,7 +22,7 @@ class VocabularyIndex:
         self.tokenize = tokenize
         self._spellings: dict[str, tuple[tuple[int, str], ...]] = {}
         self._named_equals: list[tuple[int, str, bool]] = []  # (token, name part, spaced)
-        digit_start, dot_ident, equals, enders = [], [], [], []
+        digit_start, dot_ident, space_ident, equals, enders = [], [], [], [], []
         for token_id, piece in enumerate(pieces):
             if token_id in special_ids or not piece:
                 continue
@@ -33,6 +33,10 @@ class VocabularyIndex:
                 digit_start.append(token_id)
             if piece.startswith(b".") and len(piece) > 1 and chr(piece[1]) in IDENT_CHARS:
                 dot_ident.append(token_id)
+            spaced = piece.lstrip(b" ")
+            if spaced is not piece and spaced and chr(spaced[0]) in IDENT_CHARS \
+                    and not spaced[:1].isdigit():
+                space_ident.append(token_id)
             if piece.lstrip(b" ").startswith(b"=") and not piece.lstrip(b" ").startswith(b"=="):
                 equals.append(token_id)
             named = _NAME_THEN_EQUALS.match(piece)
@@ -41,6 +45,7 @@ class VocabularyIndex:
                                            piece.startswith(b" ")))
         self.digit_start = np.array(digit_start, dtype=np.int32)
         self.dot_ident = np.array(dot_ident, dtype=np.int32)
+        self.space_ident = np.array(space_ident, dtype=np.int32)  # ` name`: space + a name
         self.keyword_equals = np.array(equals, dtype=np.int32)
         self.name_enders = np.array(enders, dtype=np.int32)  # tokens that end an identifier
         self.continues_name = np.ones(len(pieces), dtype=bool)

@@ -181,21 +181,30 @@ class SymbolLookup:
 
     def star_imported_names(self, module: str) -> frozenset[str] | None:
         """The names `from x import *` lines bind in `module`; None when one of those
-        modules (or one they star-import in turn) is not indexed, so its names are unknown."""
+        modules is not indexed, so its names are unknown."""
         info = self.store.module_info(module)
-        if info is None:
-            return frozenset()
-        pending, seen = list(info[1]), set()
-        while pending:
-            star = pending.pop()
-            if star in seen:
-                continue
-            seen.add(star)
-            star_info = self.store.module_info(star)
-            if star_info is None:
+        names: set[str] = set()
+        for star in info[1] if info is not None else ():
+            exported = self.star_exports(star)
+            if exported is None:
                 return None
-            pending.extend(star_info[1])
-        return frozenset(symbol.name for star in info[1] for symbol in self.module_exports(star))
+            names |= exported
+        return frozenset(names)
+
+    def star_exports(self, source: str) -> frozenset[str] | None:
+        """The names `from source import *` binds; None when `source`, or a module it
+        star-imports in turn, is not indexed."""
+        pending, seen = [source], set()
+        while pending:
+            module = pending.pop()
+            if module in seen:
+                continue
+            seen.add(module)
+            info = self.store.module_info(module)
+            if info is None:
+                return None
+            pending.extend(info[1])
+        return frozenset(symbol.name for symbol in self.module_exports(source))
 
     def submodules(self, package: str) -> list[str]:
         rows = self.store.query("SELECT DISTINCT module FROM files WHERE module LIKE ?",

@@ -113,12 +113,30 @@ def test_legal_code_passes_unchanged(completer: Completer, shop_root: Path, teac
     ("globals()['made'] = 1\n\n\ndef f():\n    ", "x = made\n", True),
     ("class A:\n    def f(self):\n        ", "x = __class__\n", True),
     ("def f():\n    ", "x = __class__\n", False),  # only methods have it
+    ("import json\n", "from os.path import *\nx = join('a')\n", True),  # written now
+    ("import json\n", "from shop import *\nx = shipping_cost\n", True),
+    ("import json\n", "from shop import *\nx = compute_shipping\n", False),
 ])
 def test_bare_names_star_imported_or_set_through_globals(
         completer: Completer, shop_root: Path, teacher: Teacher, prefix: str, intended: str,
         passes: bool) -> None:
     written = teacher.run(monitor_at(completer, shop_root, prefix), intended)
     assert (written == intended) is passes
+
+
+@pytest.mark.parametrize(("intended", "passes"), [
+    ("return undefined_helper(cart)\n", False),  # ` undefined` after a keyword, one token
+    ("if undefined_flag:\n        pass\n", False),
+    ("flag = cart and undefined_flag\n", False),
+    ("from shop.models import Basket\n", False),
+    ("return not total and cart\n", True),
+    ("from shop.models import Item\n", True),
+])
+def test_a_name_written_with_the_space_before_it_is_checked(
+        completer: Completer, shop_root: Path, teacher: Teacher, intended: str,
+        passes: bool) -> None:
+    monitor = monitor_at(completer, shop_root, body_prefix(shop_root))
+    assert (teacher.run(monitor, intended) == intended) is passes
 
 
 @pytest.mark.parametrize(("intended", "legal_prefix"), [

@@ -523,3 +523,11 @@ def test_keyword_equals_outside_the_callees_keywords() -> None:
     assert blocked("re") == {b"key=", b"ey=", b"verse=", b"=", b" ="}
     assert blocked("key") == {b"key=", b"ey=", b"verse="}  # `key` itself may take `=`
     assert b"==" not in blocked("re")  # a comparison, not a keyword
+
+
+def test_tokens_that_write_a_space_and_a_name_start() -> None:
+    from decoding.vocab_index import VocabularyIndex
+
+    pieces = [b" name", b"  _x", b"name", b" ", b" (", b" 1", b" =", b"\n name"]
+    vocabulary = VocabularyIndex(pieces, set(), lambda text: [])
+    assert {pieces[t] for t in vocabulary.space_ident} == {b" name", b"  _x"}
