@@ -254,8 +254,13 @@ class WorkspaceIndex:
 
     def embed_pending(self, progress: ProgressCallback | None = None,
                       stop: threading.Event | None = None) -> int:
-        """Embed every chunk whose content hash has no vector yet. Returns how many."""
+        """Embed every chunk whose content hash has no vector yet. Returns how many. The
+        embedder is loaded even when none is missing: searches use vectors only once it is
+        (it is never loaded on a latency-sensitive path), so after a session whose chunks
+        were all embedded before, retrieval would otherwise stay lexical."""
         pending = self.store.chunk_hashes_missing_embedding(MODEL_ID)
+        if stop is None or not stop.is_set():
+            self.embedder.load()
         report = progress or (lambda _p: None)
         done = 0
         for start in range(0, len(pending), EMBED_BATCH):

@@ -299,6 +299,21 @@ def test_embeddings_cached_by_content_hash(shop: WorkspaceIndex) -> None:
     assert counts["embedded_chunks"] == counts["chunks"] > 0
 
 
+def test_reopening_an_embedded_index_loads_the_embedder(shop: WorkspaceIndex) -> None:
+    """Searches use vectors only once the embedder is loaded; a session whose chunks were
+    all embedded before must still load it, or its retrieval stays lexical."""
+    again = WorkspaceIndex(shop.root, shop.config)
+    try:
+        assert not again.embedder.is_loaded()
+        summary = again.index_all()
+        assert summary.chunks_embedded == 0
+        assert again.embedder.is_loaded()
+        hits = again.searcher.search("remove an item from the cart", limit=3)
+        assert any(hit.vector_rank is not None for hit in hits)
+    finally:
+        again.close()
+
+
 def test_names_in_scope() -> None:
     source = (FIXTURE / "scripts" / "run.py").read_text()
     visible = {n.name: n.scope for n in names_in_scope(source, 8, 8)}
