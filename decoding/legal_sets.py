@@ -37,9 +37,9 @@ from index.scope import names_in_scope
 log = logging.getLogger(__name__)
 OBJECT_ATTRIBUTES: frozenset[str] = frozenset(dir(object)) | {"__dict__", "__module__"}
 CLASS_ATTRIBUTES: frozenset[str] = frozenset(dir(type)) - {"mro"} | {"mro"}
+_STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]*\*", re.MULTILINE)
 # A module whose namespace is written through a mapping or executed code (names no parser
 # sees): `globals()["name"] = ...`, `globals().update(...)`, `exec(...)`.
-_STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]*\*", re.MULTILINE)
 _DYNAMIC_GLOBALS = re.compile(r"\bglobals\(\)\s*(?:\[|\.(?:update|setdefault)\b)|\bexec\(")
 MODULE_ATTRIBUTES: frozenset[str] = frozenset(
     {"__name__", "__file__", "__doc__", "__path__", "__all__", "__spec__", "__dict__"})
@@ -148,13 +148,13 @@ class LegalSetProvider:
         listed: a star import from a module the index does not hold, or names set through
         `globals()`."""
         starred = self.lookup.star_imported_names(self.module)  # the buffer's own
-        for module in _STAR_IMPORT.findall(text):  # and those written since
-            exported = self.lookup.star_exports(self._absolute(module))
-            if exported is None or starred is None:
-                return None
-            starred |= exported
         if starred is None or _DYNAMIC_GLOBALS.search(text):
             return None
+        for module in _STAR_IMPORT.findall(text):  # and those written since
+            exported = self.lookup.star_exports(self._absolute(module))
+            if exported is None:
+                return None
+            starred |= exported
         # the buffer's own top-level names, defined below the cursor too (the index holds
         # the whole buffer; `text` ends where the identifier starts)
         later = [symbol.name for symbol in self.lookup.module_exports(

@@ -41,6 +41,7 @@ MAX_RESCORES_PER_GENERATION = 3
 ENDS_HERE = np.empty(0, dtype=np.int32)  # plan marker: the chosen name is complete
 # positions a space opens after a word (`return `, `import `, `from x import `)
 SPACED_KINDS = frozenset({"name", "import_module", "from_module", "from_name"})
+MEMBER_KIND = frozenset({"member"})
 
 
 class Monitor:
@@ -333,19 +334,12 @@ class Monitor:
         opens; where that position's names are known, such a token must begin one of them."""
         if not line or line[-1] not in IDENT_CHARS:
             return
-        space_ident = self.vocabulary.space_ident
-        if not space_ident.size or logits[space_ident].max() < logits.max():
-            return  # greedy decoding will not pick a ` name` token here: nothing to guard
-        probe = self._positions.position(text, line_start, line + " ")
-        if probe is None or probe.partial or probe.kind not in SPACED_KINDS:
-            return
-        line_number = self.prefix_line + self._generated.count("\n")
-        legal = self._legal_for(probe, text + " ", line_number)
-        if legal is None:
-            return
-        fine = allowed_tokens(self.vocabulary.trie, self._legal_names(legal), "",
-                              allow_leading_space=True)
-        logits[np.setdiff1d(space_ident, fine)] = -np.inf
+        legal = self._legal_skipped(text, line_start, line, " ", self.vocabulary.space_ident,
+                                    logits, SPACED_KINDS)
+        if legal is not None:
+            fine = allowed_tokens(self.vocabulary.trie, self._legal_names(legal), "",
+                                  allow_leading_space=True)
+            logits[np.setdiff1d(self.vocabulary.space_ident, fine)] = -np.inf
 
     def _guard_dotted_access(self, text: str, line_start: int, line: str,
                              logits: np.ndarray) -> None:
@@ -355,13 +349,22 @@ class Monitor:
         if not line or not (line[-1] in IDENT_CHARS or line[-1] in ")]"):
             return
         dot_ident = self.vocabulary.dot_ident
-        if not dot_ident.size or logits[dot_ident].max() < logits.max():
-            return  # greedy decoding will not pick a `.name` token here: nothing to guard
-        probe = self._positions.position(text, line_start, line + ".")
-        if probe is None or probe.kind != "member":
-            return
-        line_number = self.prefix_line + self._generated.count("\n")
-        legal = self._legal_for(probe, text + ".", line_number)
+        legal = self._legal_skipped(text, line_start, line, ".", dot_ident, logits,
+                                    MEMBER_KIND)
         if legal is not None:
             logits[np.setdiff1d(dot_ident, self._dot_firsts(legal, ""))] = -np.inf
+
+    def _legal_skipped(self, text: str, line_start: int, line: str, opener: str,
+                       tokens: np.ndarray, logits: np.ndarray,
+                       kinds: frozenset[str]) -> LegalSet | None:
+        """The legal set of the position `opener` would open at the end of `line`, where
+        greedy decoding is about to pick one of `tokens` (which write `opener` and a name's
+        first characters at once); None where it will not, or no such position is known."""
+        if not tokens.size or logits[tokens].max() < logits.max():
+            return None  # greedy decoding will not pick one of them: nothing to guard
+        probe = self._positions.position(text, line_start, line + opener)
+        if probe is None or probe.partial or probe.kind not in kinds:
+            return None
+        line_number = self.prefix_line + self._generated.count("\n")
+        return self._legal_for(probe, text + opener, line_number)
 
