@@ -19,6 +19,7 @@ from decoding.context import ContextBuilder, SnippetMemo, member_hint
 from decoding.cursor_context import CompletionContext
 from decoding.healing import Healer, TokenTexts, healing_fragment
 from decoding.legal_sets import LegalSetProvider
+from decoding.member_rules import catches_attribute_error
 from decoding.model_files import DEFAULT_MODEL, embedded_model_for, resolve_model
 from decoding.monitor import Monitor
 from decoding.position_reader import PositionReader
@@ -301,7 +302,8 @@ class Completer:
             index.lookup, module, index.root / request.path, oracle=oracle,
             type_blind=type_blind, open_ended=open_ended,
             member_probe=self._probes.get(index.root) if oracle is not None else None,
-            signature_probe=self._signatures.get(index.root) if oracle is not None else None)
+            signature_probe=self._signatures.get(index.root) if oracle is not None else None,
+            attribute_errors_caught=catches_attribute_error(request.text, request.line))
         if not rescore:
             return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix, None, healed,
                            positions=positions)

@@ -93,12 +93,16 @@ class LegalSetProvider:
                  oracle: MemberOracle | None = None, type_blind: bool = False,
                  open_ended: bool = False,
                  member_probe: MemberFactsOracle | None = None,
-                 signature_probe: SignatureOracle | None = None) -> None:
+                 signature_probe: SignatureOracle | None = None,
+                 attribute_errors_caught: bool = False) -> None:
         """`open_ended`: the document ends at the cursor, so the class being edited may
         define more members below it than anyone can see; `self.`/`cls.` there allows what
-        is defined above, inherited, or already read in the class body."""
+        is defined above, inherited, or already read in the class body.
+        `attribute_errors_caught`: the completion is written where AttributeError is caught
+        (decoding.member_rules.catches_attribute_error): members are left free."""
         self.lookup = lookup
         self.open_ended = open_ended
+        self.attribute_errors_caught = attribute_errors_caught
         self.member_probe = member_probe
         self.signature_probe = signature_probe
         self.module = module
@@ -165,7 +169,7 @@ class LegalSetProvider:
 
     def _member(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
         column = position.column
-        if may_define_attribute(position.receiver, text):
+        if self.attribute_errors_caught or may_define_attribute(position.receiver, text):
             return None
         receiver = self.resolver.resolve(self.module, text, line, column)
         if receiver is not None and receiver.dynamic:

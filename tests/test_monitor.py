@@ -61,12 +61,15 @@ def teacher(model_runtime: ModelRuntime) -> Teacher:
     return Teacher(model_runtime)
 
 
-def monitor_at(completer: Completer, root: Path, text: str, rel: str = RUN_PY) -> Monitor:
+def monitor_at(completer: Completer, root: Path, text: str, rel: str = RUN_PY,
+               suffix: str = "") -> Monitor:
+    """A monitor for a buffer `text` + `suffix` with the cursor between them."""
     index = completer.registry.get(root)
-    index.set_buffer(rel, text)
+    index.set_buffer(rel, text + suffix)
     module, _ = module_name(index.root, rel)
     lines = text.split("\n")
-    request = CompletionRequest(root, rel, text, len(lines) - 1, len(lines[-1]), "grounded")
+    request = CompletionRequest(root, rel, text + suffix, len(lines) - 1, len(lines[-1]),
+                                "grounded")
     return completer.build_monitor(index, module, request, text, type_blind=False,
                                    rescore=False)
 
@@ -535,6 +538,50 @@ def test_a_hasattr_guard_makes_the_checked_name_legal(completer: Completer,
     legal = legal_set_at_end(completer, shop_root, "shop/sizes.py", head)
     assert legal is not None and legal.source == "pyright"
     assert {"decode", "seek"} <= legal.names and "tell" not in legal.names
+
+
+@pytest.mark.parametrize(("before", "after", "passes"), [
+    ("try:\n        ", "\n    except AttributeError:\n        fileno = None", True),
+    ("try:\n        ", "\n    except (KeyError, AttributeError) as error:\n        raise", True),
+    ("with suppress(AttributeError):\n        ", "", True),
+    ("try:\n        ", "\n    except KeyError:\n        fileno = None", False),
+    ("try:\n        pass\n    except AttributeError:\n        ", "", False),  # the handler
+])
+def test_members_are_free_where_attribute_error_is_caught(
+        completer: Completer, shop_root: Path, teacher: Teacher, before: str, after: str,
+        passes: bool) -> None:
+    """`try: fileno = cart.fileno() except AttributeError:` reads a member Cart lacks on
+    purpose. The `except` lies below the cursor: the monitor reads the whole buffer."""
+    intended = "fileno = cart.fileno()"
+    suffix = after + "\n    return s.checkout(cart)\n"
+    monitor = monitor_at(completer, shop_root, body_prefix(shop_root) + before, suffix=suffix)
+    assert (teacher.run(monitor, intended) == intended) is passes
+
+
+_GUARDS = """def f(s):
+    try:
+        n = s.
+    except* AttributeError:
+        pass
+    try:
+        def g():
+            s.
+    except AttributeError:
+        s.
+    with open(p), suppress(TypeError, AttributeError):
+        s.
+    with suppress(KeyError):
+        s.
+"""
+
+
+@pytest.mark.parametrize(("line", "caught"), [
+    (2, True), (7, False), (9, False), (11, True), (13, False), (40, False)])
+def test_where_attribute_errors_are_caught(line: int, caught: bool) -> None:
+    """A function defined in the `try` body runs elsewhere; the handler is not guarded."""
+    from decoding.member_rules import catches_attribute_error
+
+    assert catches_attribute_error(_GUARDS, line) is caught
 
 
 @contextmanager
