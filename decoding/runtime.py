@@ -35,20 +35,18 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 from llama_cpp import llama_cpp as llama
 
 from decoding.fim import FimMode, FimTemplate, detect_fim_template
 from decoding.model_files import ModelLoadError, validate_gguf
-from decoding.runtime_branches import branch_scores, next_log_probs
+from decoding.runtime_branches import BranchEvaluator
 from decoding.runtime_llama import MAX_BRANCHES, LlamaHandles, load_handles
 from decoding.runtime_states import DocumentCache
 from decoding.runtime_types import (
@@ -59,12 +57,7 @@ from decoding.runtime_types import (
     StopReason,
 )
 from decoding.runtime_vocab import Vocabulary
-from index.lru import LruCache
 
-_log = logging.getLogger(__name__)
-_Result = TypeVar("_Result")
-SCORED_KEPT = 64  # continuation scores remembered per (cached tokens, candidates)
-LOOKED_AHEAD_KEPT = 4  # next-token rows remembered per (cached tokens, tokens)
 __all__ = [
     "MAX_BRANCHES",
     "ContextOverflowError",
@@ -150,10 +143,8 @@ class ModelRuntime:
         self._stop_ids = frozenset(self.vocab.control_ids | self.fim_template.stop_ids)
         self.n_swa: int = h.n_swa
         self._doc = DocumentCache(h.n_swa, max_saved_states, max_saved_state_bytes)
-        self._scored: LruCache[tuple[object, ...], tuple[float, ...]] = LruCache(SCORED_KEPT)
-        # one full vocabulary row each (1 MB for Gemma): only the last few requests' worth
-        self._looked_ahead: LruCache[tuple[object, ...], list[np.ndarray]] = LruCache(
-            LOOKED_AHEAD_KEPT)
+        self._branches = BranchEvaluator(lambda: self._h, lambda: self._doc.tokens,
+                                         self.vocab_size)
 
     # ---------------------------------------------------------------- lifecycle / info
 
@@ -267,50 +258,13 @@ class ModelRuntime:
     def score_continuations(self, logits: np.ndarray, branches: Sequence[Sequence[int]],
                             enders: np.ndarray | None = None
                             ) -> tuple[list[float] | None, np.ndarray]:
-        """Log-probabilities of candidate token sequences (at most MAX_BRANCHES) continuing
-        the text generated so far, or None when llama.cpp could not evaluate them (e.g. a
-        full context). Only for use inside a logits hook, where ``logits`` is the hook's
-        array: scoring overwrites llama.cpp's logits buffer, so this returns a copy of
-        ``logits`` that the hook must edit and return instead."""
-        saved = np.array(logits, copy=True)
-        scores = self._on_branches(
-            self._scored, (tuple(tuple(branch) for branch in branches), enders is not None),
-            lambda position: tuple(branch_scores(self._h, self.vocab_size, position, saved,
-                                                 branches, enders)),
-            "score candidate continuations")
-        return (list(scores) if scores is not None else None), saved
+        """See BranchEvaluator.score_continuations (only for use inside a logits hook)."""
+        return self._branches.score_continuations(logits, branches, enders)
 
     def log_probs_after(self, logits: np.ndarray, tokens: Sequence[int]
                         ) -> tuple[list[np.ndarray] | None, np.ndarray]:
-        """For each of ``tokens``, the log-probabilities of the next token if it were
-        generated now (one batch), or None when llama.cpp could not evaluate them. Like
-        score_continuations, only for use inside a logits hook, and it returns the copy of
-        ``logits`` the hook must go on with."""
-        saved = np.array(logits, copy=True)
-        ahead = self._on_branches(
-            self._looked_ahead, (tuple(tokens),),
-            lambda position: next_log_probs(self._h, self.vocab_size, position, tokens),
-            "look one token ahead")
-        return ahead, saved
-
-    def _on_branches(self, cache: LruCache[tuple[object, ...], _Result],
-                     request: tuple[object, ...], evaluate: Callable[[int], _Result],
-                     what: str) -> _Result | None:
-        """`evaluate(next position)` on branch sequences of the cached document, remembered
-        per (document, request): the same request again (an editor re-asking, no edit) is
-        free. None when llama.cpp could not evaluate it."""
-        cached = self._doc.tokens
-        key = (len(cached), hash(tuple(cached)), *request)
-        known = cache.get(key)
-        if known is not None:
-            return known
-        try:
-            result = evaluate(len(cached))
-        except GenerationError as error:
-            _log.warning("could not %s: %s", what, error)
-            return None
-        cache.put(key, result)
-        return result
+        """See BranchEvaluator.log_probs_after (only for use inside a logits hook)."""
+        return self._branches.log_probs_after(logits, tokens)
 
     def generate(
         self,

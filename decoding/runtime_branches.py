@@ -10,12 +10,85 @@ document's own cache is left exactly as it was.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
 from decoding.runtime_llama import MAX_BRANCHES, LlamaHandles
 from decoding.runtime_types import GenerationError
+from index.lru import LruCache
+
+_log = logging.getLogger(__name__)
+_Result = TypeVar("_Result")
+SCORED_KEPT = 64  # continuation scores remembered per (cached tokens, candidates)
+LOOKED_AHEAD_KEPT = 4  # next-token rows remembered per (cached tokens, tokens)
+
+
+class BranchEvaluator:
+    """Evaluations on branch sequences of the document in the KV cache, for logits hooks
+    (decoding.name_choice), remembered per (document tokens, request): the same request
+    again (an editor re-asking, no edit) is free. `handles` and `document` read the
+    runtime's live llama.cpp handles and the token ids its sequence 0 holds."""
+
+    def __init__(self, handles: Callable[[], LlamaHandles], document: Callable[[], list[int]],
+                 n_vocab: int) -> None:
+        self._handles = handles
+        self._document = document
+        self.n_vocab = n_vocab
+        self._scored: LruCache[tuple[object, ...], tuple[float, ...]] = LruCache(SCORED_KEPT)
+        # one full vocabulary row each (1 MB for Gemma): only the last few requests' worth
+        self._looked_ahead: LruCache[tuple[object, ...], list[np.ndarray]] = LruCache(
+            LOOKED_AHEAD_KEPT)
+
+    def score_continuations(self, logits: np.ndarray, branches: Sequence[Sequence[int]],
+                            enders: np.ndarray | None = None
+                            ) -> tuple[list[float] | None, np.ndarray]:
+        """Log-probabilities of candidate token sequences (at most MAX_BRANCHES) continuing
+        the text generated so far, or None when llama.cpp could not evaluate them (e.g. a
+        full context). Only for use inside a logits hook, where ``logits`` is the hook's
+        array: scoring overwrites llama.cpp's logits buffer, so this returns a copy of
+        ``logits`` that the hook must edit and return instead."""
+        saved = np.array(logits, copy=True)
+        scores = self._on_branches(
+            self._scored, (tuple(tuple(branch) for branch in branches), enders is not None),
+            lambda position: tuple(branch_scores(self._handles(), self.n_vocab, position,
+                                                 saved, branches, enders)),
+            "score candidate continuations")
+        return (list(scores) if scores is not None else None), saved
+
+    def log_probs_after(self, logits: np.ndarray, tokens: Sequence[int]
+                        ) -> tuple[list[np.ndarray] | None, np.ndarray]:
+        """For each of ``tokens``, the log-probabilities of the next token if it were
+        generated now (one batch), or None when llama.cpp could not evaluate them. Like
+        score_continuations, only for use inside a logits hook, and it returns the copy of
+        ``logits`` the hook must go on with."""
+        saved = np.array(logits, copy=True)
+        ahead = self._on_branches(
+            self._looked_ahead, (tuple(tokens),),
+            lambda position: next_log_probs(self._handles(), self.n_vocab, position, tokens),
+            "look one token ahead")
+        return ahead, saved
+
+    def _on_branches(self, cache: LruCache[tuple[object, ...], _Result],
+                     request: tuple[object, ...], evaluate: Callable[[int], _Result],
+                     what: str) -> _Result | None:
+        """`evaluate(next position)` on branch sequences of the cached document, remembered
+        per (document, request): the same request again (an editor re-asking, no edit) is
+        free. None when llama.cpp could not evaluate it."""
+        cached = self._document()
+        key = (len(cached), hash(tuple(cached)), *request)
+        known = cache.get(key)
+        if known is not None:
+            return known
+        try:
+            result = evaluate(len(cached))
+        except GenerationError as error:
+            _log.warning("could not %s: %s", what, error)
+            return None
+        cache.put(key, result)
+        return result
 
 
 def log_normalizer(logits: np.ndarray) -> float:
