@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ from index.dependencies import workspace_interpreter
 from index.lru import LruCache
 from index.module_names import module_name
 from index.registry import WorkspaceRegistry
+from index.textfile import normalize_newlines
 from index.workspace import WorkspaceIndex
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,8 @@ class Completer:
         mode = request.mode or self.settings.mode
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+        if "\r" in request.text:  # a Windows buffer: lines and columns stay where they were
+            request = replace(request, text=normalize_newlines(request.text))
         runtime = self.runtime
         prefix, suffix = split_at(request.text, request.line, request.character)
         ctx = CompletionContext(prefix=prefix, suffix=suffix,

@@ -160,7 +160,7 @@ def decode_bytes(data: bytes, *, python: bool = False) -> SourceText:
         cookie = _coding_cookie(data)
         if cookie is not None and cookie != "utf-8":
             try:
-                return SourceText(data.decode(cookie), cookie, False, size)
+                return _source(data.decode(cookie), cookie, False, size)
             except (UnicodeDecodeError, LookupError):
                 pass
     return _decode_with(data, "utf-8", size)
@@ -168,9 +168,22 @@ def decode_bytes(data: bytes, *, python: bool = False) -> SourceText:
 
 def _decode_with(data: bytes, codec: str, size: int) -> SourceText:
     try:
-        return SourceText(data.decode(codec), codec, False, size)
+        return _source(data.decode(codec), codec, False, size)
     except UnicodeDecodeError:
-        return SourceText(data.decode(codec, errors="replace"), codec, True, size)
+        return _source(data.decode(codec, errors="replace"), codec, True, size)
+
+
+def _source(text: str, encoding: str, lossy: bool, size: int) -> SourceText:
+    return SourceText(normalize_newlines(text), encoding, lossy, size)
+
+
+def normalize_newlines(text: str) -> str:
+    """`\r\n` and lone `\r` as `\n`. Line numbers stay as LSP counts them (all three end a
+    line); a model prompted with Windows line endings completes worse, and tree-sitter,
+    scope analysis and the token masks all read lines split on `\n`."""
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _coding_cookie(data: bytes) -> str | None:
@@ -185,8 +198,9 @@ def _coding_cookie(data: bytes) -> str | None:
 def decode_buffer(content: str | bytes, *, python: bool = False) -> SourceText:
     """Normalise an editor buffer (already text) or raw bytes into a `SourceText`.
 
-    A leading BOM is dropped, and lone surrogates (possible in strings coming from JSON) are
-    replaced so the text can always be encoded as UTF-8 later.
+    A leading BOM is dropped, line endings become `\n`, and lone surrogates (possible in
+    strings coming from JSON) are replaced so the text can always be encoded as UTF-8
+    later.
     """
     if isinstance(content, bytes):
         return decode_bytes(content, python=python)
@@ -195,5 +209,5 @@ def decode_buffer(content: str | bytes, *, python: bool = False) -> SourceText:
         size = len(text.encode("utf-8"))
     except UnicodeEncodeError:
         raw = text.encode("utf-8", errors="replace")
-        return SourceText(raw.decode("utf-8"), "utf-8", True, len(raw))
-    return SourceText(text, "utf-8", False, size)
+        return _source(raw.decode("utf-8"), "utf-8", True, len(raw))
+    return _source(text, "utf-8", False, size)

@@ -55,6 +55,15 @@ def _utf16_len(text: str) -> int:
 # -- completions ----------------------------------------------------------------------------
 
 
+def in_line_endings_of(document: str, text: str | None) -> str | None:
+    """A completion (written with `\n`, see Completer.complete) in the document's own line
+    endings, so that a Windows file gets no mixed ones."""
+    if not text or "\n" not in text:
+        return text
+    newline = "\r\n" if "\r\n" in document else "\r" if "\r" in document else "\n"
+    return text.replace("\n", newline) if newline != "\n" else text
+
+
 def inline_list(text: str | None, position: types.Position) -> types.InlineCompletionList:
     if not text:
         return types.InlineCompletionList(items=[])

@@ -185,9 +185,10 @@ class TetherServer(LanguageServer):
         work = partial(self.session.complete, doc.path, doc.text, position.line,
                        position.character)
         try:
-            return await asyncio.wait_for(self.scheduler.submit(doc.uri, work), timeout_s)
+            text = await asyncio.wait_for(self.scheduler.submit(doc.uri, work), timeout_s)
         except TimeoutError:
             return None
+        return convert.in_line_endings_of(doc.text, text)
 
     def close(self) -> None:
         """Stop background work and release the model (idempotent)."""

@@ -52,6 +52,19 @@ def test_rag_mode_puts_the_receiver_and_its_definition_in_the_prompt(
     assert "# cart: Cart has" in prompt  # the receiver hint right above the cursor line
 
 
+def test_a_windows_buffer_is_completed_like_its_unix_twin(completer: Completer,
+                                                         shop_root: Path) -> None:
+    """`\\r\\n` line endings: the same prompt (none of them in it) and the same completion."""
+    text, line, char = cut_before(shop_root, RUN_PY, "    return s.checkout", "    cart.")
+    unix = completer.complete(request(shop_root, text, line, char, "grounded"))
+    unix_prompt = list(completer.last_prompt)
+    windows = completer.complete(request(shop_root, text.replace("\n", "\r\n"), line, char,
+                                         "grounded"))
+    assert completer.last_prompt == unix_prompt
+    assert "\r" not in completer.runtime.detokenize(completer.last_prompt)
+    assert windows.text == unix.text and unix.text
+
+
 def test_warm_request_reuses_the_evaluated_prefix(completer: Completer, shop_root: Path) -> None:
     text, line, char = cut_before(shop_root, RUN_PY, "    return s.checkout", "    cart.")
     first = completer.complete(request(shop_root, text, line, char, "rag"))

@@ -63,8 +63,8 @@ def rels(
 def test_read_plain_utf8(tmp_path: Path) -> None:
     result = read_source(write(tmp_path, "a.py", "s = 'é'\r\n"), 1000)
     assert not isinstance(result, SkipReason)
-    assert (result.text, result.encoding, result.lossy) == ("s = 'é'\r\n", "utf-8", False)
-    assert result.size == len("s = 'é'\r\n".encode())
+    assert (result.text, result.encoding, result.lossy) == ("s = 'é'\n", "utf-8", False)
+    assert result.size == len("s = 'é'\r\n".encode())  # the file's size on disk
 
 
 def test_read_utf8_bom_is_stripped(tmp_path: Path) -> None:
@@ -134,6 +134,14 @@ def test_decode_buffer() -> None:
     assert broken.lossy and broken.text.encode("utf-8")
     assert decode_buffer(b"caf\xc3\xa9").text == "café"
     assert decode_bytes(b"\xff", python=True).lossy
+
+
+def test_line_endings_become_newlines_and_lines_keep_their_numbers() -> None:
+    assert decode_bytes(b"a = 1\r\nb = 2\r\n").text == "a = 1\nb = 2\n"
+    assert decode_bytes(b"a = 1\rb = 2\r\nc = 3\n").text == "a = 1\nb = 2\nc = 3\n"
+    assert decode_buffer("x = 1\r\n").text == "x = 1\n"
+    assert decode_bytes("# -*- coding: latin-1 -*-\r\nname = 'é'\r\n".encode("latin-1"),
+                        python=True).text == "# -*- coding: latin-1 -*-\nname = 'é'\n"
 
 
 # --- secrets: paths ---------------------------------------------------------------------------
