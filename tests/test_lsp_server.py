@@ -146,15 +146,6 @@ async def test_inline_completion_at_cart(lsp: Harness) -> None:
             assert head in CART_MEMBERS, text
 
 
-def test_completions_take_the_documents_line_endings() -> None:
-    from lsp_server.convert import in_line_endings_of
-
-    assert in_line_endings_of("a\r\nb\r\n", "x\n    y") == "x\r\n    y"
-    assert in_line_endings_of("a\nb\n", "x\n    y") == "x\n    y"
-    assert in_line_endings_of("a\r\n", "x") == "x"
-    assert in_line_endings_of("a\r\n", None) is None
-
-
 async def test_hover_on_deprecated_function_shows_replacement(lsp: Harness) -> None:
     hover = await lsp.client.text_document_hover_async(types.HoverParams(
         text_document=types.TextDocumentIdentifier(lsp.shopping),
