@@ -12,7 +12,7 @@ import re
 from tree_sitter import Node
 
 from index.models import Symbol, SymbolKind
-from index.parsing import parse, text
+from index.parsing import parse, text, with_placeholder_line
 
 _ATTRIBUTE_ERROR = re.compile(r"\bAttributeError\b")
 _DEF_LINE = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)")
@@ -98,11 +98,8 @@ def catches_attribute_error(source: str, line: int) -> bool:
     lines = source.split("\n")
     if not 0 <= line < len(lines):
         return False
-    current = lines[line]
-    indent = current[: len(current) - len(current.lstrip())]
-    head = "\n".join(lines[:line]) + ("\n" if line else "")
-    stand_in = f"{head}{indent}pass\n" + "\n".join(lines[line + 1:])
-    offset = len((head + indent).encode("utf-8", errors="surrogatepass"))
+    stand_in, offset = with_placeholder_line(source, line)  # the cursor line, made whole
+    stand_in += "\n".join(lines[line + 1:])
     root = parse(stand_in.encode("utf-8", errors="surrogatepass")).root_node
     node: Node | None = root.descendant_for_byte_range(offset, offset)
     while node is not None and node.parent is not None:

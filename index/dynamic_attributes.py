@@ -1,11 +1,13 @@
 """Attributes set at run time, found in one module's parse tree.
 
 On instances: `setattr(self, ...)`, `self.__dict__.update(...)`, `vars(self).update(...)`,
-`self.__dict__[key] = value` in a method. On classes: `setattr(cls, ...)` in a classmethod,
-`setattr(type(self), ...)` in a method, `setattr(Client, ...)` anywhere in the module that
-defines `Client`, and a class decorator of the same module that calls `setattr` on the class
-it is given (`@with_verbs` over `class Client`). A literal name defines an attribute; a
-computed one means nobody can list what the instances (or the class) have.
+`self.__dict__[key] = value` in a method. On classes: `setattr(cls, ...)` in a classmethod
+(`cls` its first parameter: attrs' `_ClassBuilder` patches the class it builds through a
+local `cls = self._cls`), `setattr(type(self), ...)` in a method, `setattr(Client, ...)`
+anywhere in the module that defines `Client`, and a class decorator of the same module that
+calls `setattr` on the class it is given (`@with_verbs` over `class Client`). A literal name
+defines an attribute; a computed one means nobody can list what the instances (or the
+class) have.
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ def set_on_classes(root: Node, module: str, classes: set[str]) -> list[SetAttrib
         function = _enclosing(call, "function_definition")
         owner = _enclosing(function, "class_definition") if function is not None else None
         qualname: str | None = None
-        if target in _OWN_CLASS and owner is not None:
+        if target in _OWN_CLASS and owner is not None and function is not None \
+                and _first_parameter(function) == ("cls" if target == "cls" else "self"):
             qualname = f"{module}.{class_path(owner)}"
         elif f"{module}.{target}" in classes:
             qualname = f"{module}.{target}"
