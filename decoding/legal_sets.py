@@ -169,9 +169,13 @@ class LegalSetProvider:
 
     def _member(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
         column = position.column
-        if self.attribute_errors_caught or may_define_attribute(position.receiver, text):
+        if self.attribute_errors_caught:
             return None
         receiver = self.resolver.resolve(self.module, text, line, column)
+        if may_define_attribute(position.receiver, text) and not (
+                receiver is not None and receiver.enclosing
+                and self.lookup.slotted(receiver.qualname)):
+            return None  # a new attribute, unless `__slots__` lists every one there can be
         if receiver is not None and receiver.dynamic:
             return None  # any name may have been set on it (pyright does not know either)
         legal: LegalSet | None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from index.installed_packages import InstalledPackages
-from index.models import DYNAMIC_ATTRIBUTES, Deprecation, Symbol, SymbolKind
+from index.models import DYNAMIC_ATTRIBUTES, SLOTTED, Deprecation, Symbol, SymbolKind
 from index.store import IndexStore
 
 MAX_RESOLVE_DEPTH = 12
@@ -120,6 +120,13 @@ class SymbolLookup:
         if symbol is None or symbol.kind != SymbolKind.IMPORT or not symbol.target:
             return None
         return f"{symbol.target}.{rest}" if rest else symbol.target
+
+    def slotted(self, class_qualname: str) -> bool:
+        """Whether instances take no attribute beyond the slots: every class of the MRO lists
+        its `__slots__` and every base is a repository class (or `object`, `ABC`, ...)."""
+        chain = self.mro(class_qualname)
+        return bool(chain) and all(SLOTTED in cls.decorators for cls in chain) \
+            and not self.unresolved_bases(class_qualname)
 
     def unresolved_bases(self, class_qualname: str) -> list[str]:
         """Bases (anywhere in the MRO) that are not classes of this repository."""

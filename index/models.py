@@ -11,6 +11,9 @@ from enum import StrEnum
 DYNAMIC_ATTRIBUTES = "dynamic-attributes"
 # Prefix of a class's tag naming its metaclass as written (`metaclass=ModelBase`).
 METACLASS = "metaclass="
+# Tag of a class whose body lists its `__slots__` (literally, without `__dict__`): where every
+# class of its MRO does, instances take no attribute beyond the slots.
+SLOTTED = "slots"
 
 
 class SymbolKind(StrEnum):

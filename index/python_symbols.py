@@ -15,6 +15,7 @@ from index.dynamic_attributes import SetAttribute, set_on_classes, set_on_self
 from index.models import (
     DYNAMIC_ATTRIBUTES,
     METACLASS,
+    SLOTTED,
     Parameter,
     ParamKind,
     Symbol,
@@ -147,9 +148,12 @@ class _Extractor:
         if names == ["__all__"] and not in_class and right is not None:
             self.result.exports = _string_list(right)
         if in_class and names == ["__slots__"] and right is not None:
-            for slot in _string_list(right) or []:
+            slots = _string_list(right)
+            for slot in slots or []:
                 self.add(qualname=f"{parent}.{slot}", name=slot, kind=SymbolKind.ATTRIBUTE,
                          parent=parent, line=node.start_point[0], end_line=node.end_point[0])
+            if slots is not None and "__dict__" not in slots and class_symbol is not None:
+                class_symbol.decorators = [*class_symbol.decorators, SLOTTED]
             return
         if right is not None and right.type == "assignment":
             self.visit_assignment(right, parent, in_class, class_symbol)

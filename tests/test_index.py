@@ -204,6 +204,17 @@ def test_setattr_on_a_class_defines_class_attributes_or_marks_the_class_dynamic(
     assert not any(qualname.startswith(("m.Unknown", "m.Builder")) for qualname in members)
 
 
+def test_a_class_listing_its_slots_is_tagged() -> None:
+    from index.models import SLOTTED
+    from index.python_symbols import extract_module
+
+    source = (b"class A:\n    __slots__ = ('x', 'y')\n\nclass B:\n    __slots__ = ('x', '__dict__')"
+              b"\n\nclass C:\n    __slots__ = make_slots()\n\nclass D:\n    __slots__ = ()\n")
+    tags = {symbol.name: symbol.decorators for symbol in extract_module(source, "m.py", "m").symbols
+            if symbol.kind == SymbolKind.CLASS}
+    assert {name for name, decorators in tags.items() if SLOTTED in decorators} == {"A", "D"}
+
+
 def test_a_class_keeps_its_metaclass_as_a_tag_not_a_base() -> None:
     from index.python_symbols import extract_module
 

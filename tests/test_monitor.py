@@ -558,6 +558,34 @@ def test_members_are_free_where_attribute_error_is_caught(
     assert (teacher.run(monitor, intended) == intended) is passes
 
 
+@pytest.mark.parametrize(("head", "intended", "passes"), [
+    ('    __slots__ = ("x", "y")\n', "x = x\n", True),
+    ('    __slots__ = ("x", "y")\n', "z = x\n", False),  # AttributeError at run time
+    ('    __slots__ = ("x", "__dict__")\n', "z = x\n", True),
+    ("", "z = x\n", True),  # no slots: a new attribute
+])
+def test_an_initializer_of_a_slotted_class_assigns_only_its_slots(
+        completer: Completer, shop_root: Path, teacher: Teacher, head: str, intended: str,
+        passes: bool) -> None:
+    text = f"class Point:\n{head}\n    def __init__(self, x):\n        self."
+    monitor = monitor_at(completer, shop_root, text, "shop/points.py")
+    try:
+        assert (teacher.run(monitor, intended) == intended) is passes
+    finally:
+        completer.registry.get(shop_root).close_buffer("shop/points.py")
+
+
+def test_a_slotted_class_on_an_unslotted_base_takes_new_attributes(
+        completer: Completer, shop_root: Path, teacher: Teacher) -> None:
+    text = ("class Base:\n    pass\n\n\nclass Point(Base):\n    __slots__ = ('x',)\n\n"
+            "    def __init__(self, x):\n        self.")
+    monitor = monitor_at(completer, shop_root, text, "shop/points.py")
+    try:
+        assert teacher.run(monitor, "z = x\n") == "z = x\n"  # Base gives it a __dict__
+    finally:
+        completer.registry.get(shop_root).close_buffer("shop/points.py")
+
+
 _GUARDS = """def f(s):
     try:
         n = s.
