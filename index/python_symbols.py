@@ -17,13 +17,12 @@ from index.models import (
     METACLASS,
     SLOTTED,
     Parameter,
-    ParamKind,
     Symbol,
     SymbolKind,
 )
+from index.parameters import parameters_of, rendered_parameters, short_value
 from index.parsing import docstring_of, named_children, parse, string_literal_value, text
 
-MAX_VALUE_CHARS = 80
 _CONTAINER_STATEMENTS = ("if_statement", "try_statement", "with_statement", "else_clause",
                          "elif_clause", "except_clause", "finally_clause", "block")
 _FIELD_DECORATORS = ("dataclass", "dataclasses.dataclass", "attr.s", "attrs.define", "define",
@@ -120,13 +119,13 @@ class _Extractor:
             if body is not None:
                 self.visit_block(body, qualname, in_class=True, class_symbol=symbol)
             return
-        params = _parameters(node.child_by_field_name("parameters"))
+        params = parameters_of(node.child_by_field_name("parameters"))
         returns = text(node.child_by_field_name("return_type")) or None
         is_async = any(child.type == "async" for child in node.children)
         kind = SymbolKind.FUNCTION
         if in_class:
             kind = SymbolKind.PROPERTY if _is_property(decorators) else SymbolKind.METHOD
-        signature = "(" + ", ".join(_render_params(params)) + ")"
+        signature = "(" + ", ".join(rendered_parameters(params)) + ")"
         if returns:
             signature += f" -> {returns}"
         if is_async:
@@ -158,7 +157,7 @@ class _Extractor:
         if right is not None and right.type == "assignment":
             self.visit_assignment(right, parent, in_class, class_symbol)
             right = right.child_by_field_name("right")
-        value = _short(text(right)) if right is not None else None
+        value = short_value(text(right)) if right is not None else None
         kind = SymbolKind.ATTRIBUTE if in_class else SymbolKind.VARIABLE
         for name in names:
             if name.startswith("__") and name.endswith("__") and name != "__all__":
@@ -190,7 +189,7 @@ class _Extractor:
                 self.add(qualname=f"{class_qualname}.{target}", name=target,
                          kind=SymbolKind.ATTRIBUTE, parent=class_qualname,
                          annotation=annotation or None,
-                         value=_short(right) or None,
+                         value=short_value(right) or None,
                          line=node.start_point[0], end_line=node.end_point[0],
                          decorators=["instance"])
 
@@ -295,63 +294,6 @@ def _class_bases(node: Node) -> tuple[list[str], str | None]:
             ], metaclass
 
 
-def _parameters(node: Node | None) -> list[Parameter]:
-    if node is None:
-        return []
-    params: list[Parameter] = []
-    seen_star = False
-    for child in named_children(node):
-        kind = ParamKind.KEYWORD_ONLY if seen_star else ParamKind.POSITIONAL_OR_KEYWORD
-        ctype = child.type
-        if ctype == "positional_separator":
-            params = [Parameter(p.name, ParamKind.POSITIONAL_ONLY, p.annotation, p.default)
-                      for p in params]
-        elif ctype == "keyword_separator":
-            seen_star = True
-        elif ctype == "identifier":
-            params.append(Parameter(text(child), kind))
-        elif ctype in ("list_splat_pattern", "dictionary_splat_pattern"):
-            params.append(_splat(child, None))
-            seen_star = seen_star or ctype == "list_splat_pattern"
-        elif ctype == "typed_parameter":
-            annotation = text(child.child_by_field_name("type")) or None
-            inner = next(named_children(child), None)
-            if inner is not None and inner.type in ("list_splat_pattern",
-                                                    "dictionary_splat_pattern"):
-                params.append(_splat(inner, annotation))
-                seen_star = seen_star or inner.type == "list_splat_pattern"
-            elif inner is not None:
-                params.append(Parameter(text(inner), kind, annotation))
-        elif ctype in ("default_parameter", "typed_default_parameter"):
-            params.append(Parameter(
-                text(child.child_by_field_name("name")), kind,
-                text(child.child_by_field_name("type")) or None,
-                _short(text(child.child_by_field_name("value")))))
-    return params
-
-
-def _splat(node: Node, annotation: str | None) -> Parameter:
-    kind = ParamKind.VAR_POSITIONAL if node.type == "list_splat_pattern" else ParamKind.VAR_KEYWORD
-    name = text(next(named_children(node), None))
-    return Parameter(name, kind, annotation)
-
-
-def _render_params(params: list[Parameter]) -> list[str]:
-    rendered: list[str] = []
-    has_var_positional = any(p.kind == ParamKind.VAR_POSITIONAL for p in params)
-    for index, param in enumerate(params):
-        previous = params[index - 1] if index else None
-        if (param.kind == ParamKind.KEYWORD_ONLY and not has_var_positional
-                and (previous is None or previous.kind != ParamKind.KEYWORD_ONLY)):
-            rendered.append("*")
-        rendered.append(param.render())
-        following = params[index + 1] if index + 1 < len(params) else None
-        if param.kind == ParamKind.POSITIONAL_ONLY and (
-                following is None or following.kind != ParamKind.POSITIONAL_ONLY):
-            rendered.append("/")
-    return rendered
-
-
 def _target_names(node: Node) -> list[str]:
     if node.type == "identifier":
         return [text(node)]
@@ -406,8 +348,3 @@ def _string_list(node: Node) -> list[str] | None:
             return None
         values.append(value)
     return values
-
-
-def _short(value: str) -> str:
-    value = " ".join(value.split())
-    return value if len(value) <= MAX_VALUE_CHARS else value[: MAX_VALUE_CHARS - 1] + "…"
