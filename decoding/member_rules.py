@@ -11,6 +11,7 @@ import re
 
 from tree_sitter import Node
 
+from decoding.bracket_scanner import BracketScanner
 from index.models import Symbol, SymbolKind
 from index.parsing import parse, text, with_placeholder_line
 
@@ -48,11 +49,33 @@ def overridden_bonus(text: str, names: frozenset[str]) -> dict[str, float]:
 
 def may_define_attribute(receiver: str | None, text: str) -> bool:
     """`self.` starting a statement in an initializer may be assigning a new attribute,
-    which no static analysis knows yet: such a position is left free."""
+    which no static analysis knows yet: such a position is left free. A line continuing an
+    expression (`colors = (` / `self.`) only reads one."""
     current = text.rsplit("\n", 1)[-1]
     if receiver not in ("self", "cls") or current.strip() != f"{receiver}.":
         return False
-    return enclosing_function(text) in INITIALIZERS
+    return enclosing_function(text) in INITIALIZERS and _starts_a_statement(text)
+
+
+def _starts_a_statement(text: str) -> bool:
+    """The last line of `text` is not inside a bracket opened above it in its function, nor
+    after a backslash."""
+    lines = text.split("\n")
+    current = lines[-1]
+    indent = len(current) - len(current.lstrip())
+    start = 0
+    for number in range(len(lines) - 2, -1, -1):
+        match = _DEF_LINE.match(lines[number])
+        if match is not None and len(match.group(1)) < indent:
+            start = number
+            break
+    above = "\n".join(lines[start:-1]) + "\n"
+    if above.rstrip().endswith("\\"):
+        return False
+    scanner = BracketScanner(comments=True)
+    for _ in scanner.events(above):
+        pass
+    return not scanner.stack
 
 
 def hasattr_guarded(text: str, receiver: str) -> frozenset[str]:

@@ -575,6 +575,35 @@ def test_an_initializer_of_a_slotted_class_assigns_only_its_slots(
         completer.registry.get(shop_root).close_buffer("shop/points.py")
 
 
+@pytest.mark.parametrize(("intended", "passes"), [("x + 1\n", True), ("z + 1\n", False)])
+def test_self_continuing_an_expression_in_an_initializer_only_reads(
+        completer: Completer, shop_root: Path, teacher: Teacher, intended: str,
+        passes: bool) -> None:
+    """`total = (` / `self.`: not a statement that may create an attribute."""
+    text = ("class Point:\n    def __init__(self, x):\n        self.x = x\n"
+            "        total = (\n            self.")
+    monitor = monitor_at(completer, shop_root, text, "shop/points.py")
+    try:
+        assert (teacher.run(monitor, intended) == intended) is passes
+    finally:
+        completer.registry.get(shop_root).close_buffer("shop/points.py")
+
+
+@pytest.mark.parametrize(("head", "defines"), [
+    ("        x = (\n            self.", False),
+    ("        x = 1 + \\\n            self.", False),
+    ("        x = 1\n        self.", True),
+    ("", True),
+])
+def test_self_may_define_an_attribute_only_where_a_statement_starts(head: str,
+                                                                    defines: bool) -> None:
+    from decoding.member_rules import may_define_attribute
+
+    text = "class A:\n    def __init__(self, a=(1,\n                 2)):\n" + (
+        head or "        self.")
+    assert may_define_attribute("self", text) is defines
+
+
 def test_a_slotted_class_on_an_unslotted_base_takes_new_attributes(
         completer: Completer, shop_root: Path, teacher: Teacher) -> None:
     text = ("class Base:\n    pass\n\n\nclass Point(Base):\n    __slots__ = ('x',)\n\n"
