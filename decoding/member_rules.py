@@ -31,12 +31,18 @@ def is_super(receiver: str | None) -> bool:
 
 def enclosing_function(text: str) -> str | None:
     """The name of the function whose body the last line of `text` is in."""
-    current = text.rsplit("\n", 1)[-1]
+    found = _enclosing_def(text.split("\n"))
+    return found[1] if found is not None else None
+
+
+def _enclosing_def(lines: list[str]) -> tuple[int, str] | None:
+    """The line number and name of the `def` whose body the last of `lines` is in."""
+    current = lines[-1]
     indent = len(current) - len(current.lstrip())
-    for previous in reversed(text.split("\n")[:-1]):
-        match = _DEF_LINE.match(previous)
+    for number in range(len(lines) - 2, -1, -1):
+        match = _DEF_LINE.match(lines[number])
         if match is not None and len(match.group(1)) < indent:
-            return match.group(2)
+            return number, match.group(2)
     return None
 
 
@@ -61,15 +67,8 @@ def _starts_a_statement(text: str) -> bool:
     """The last line of `text` is not inside a bracket opened above it in its function, nor
     after a backslash."""
     lines = text.split("\n")
-    current = lines[-1]
-    indent = len(current) - len(current.lstrip())
-    start = 0
-    for number in range(len(lines) - 2, -1, -1):
-        match = _DEF_LINE.match(lines[number])
-        if match is not None and len(match.group(1)) < indent:
-            start = number
-            break
-    above = "\n".join(lines[start:-1]) + "\n"
+    found = _enclosing_def(lines)
+    above = "\n".join(lines[found[0] if found is not None else 0:-1]) + "\n"
     if above.rstrip().endswith("\\"):
         return False
     scanner = BracketScanner(comments=True)
