@@ -37,7 +37,7 @@ class VocabularyIndex:
             if spaced is not piece and spaced and chr(spaced[0]) in IDENT_CHARS \
                     and not spaced[:1].isdigit():
                 space_ident.append(token_id)
-            if piece.lstrip(b" ").startswith(b"=") and not piece.lstrip(b" ").startswith(b"=="):
+            if spaced.startswith(b"=") and not spaced.startswith(b"=="):
                 equals.append(token_id)
             named = _NAME_THEN_EQUALS.match(piece)
             if named is not None:  # `key=`: a name's end and its `=` in one token

@@ -126,12 +126,15 @@ class SymbolLookup:
         its `__slots__` and every base is a repository class (or `object`, `ABC`, ...)."""
         chain = self.mro(class_qualname)
         return bool(chain) and all(SLOTTED in cls.decorators for cls in chain) \
-            and not self.unresolved_bases(class_qualname)
+            and not self._bases_outside(chain)
 
     def unresolved_bases(self, class_qualname: str) -> list[str]:
         """Bases (anywhere in the MRO) that are not classes of this repository."""
+        return self._bases_outside(self.mro(class_qualname))
+
+    def _bases_outside(self, chain: list[Symbol]) -> list[str]:
         missing = []
-        for cls in self.mro(class_qualname):
+        for cls in chain:
             for base_text in cls.bases:
                 name = base_text.split("[", 1)[0].strip()
                 if name in ("object", "Generic", "Protocol", "typing.Generic",
