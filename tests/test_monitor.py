@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from decoding.completer import Completer, CompletionRequest, CompletionResult
-from decoding.healing import TokenTexts
+from decoding.forcing import ForcedDecoder
 from decoding.legal_sets import LegalSet
 from decoding.monitor import Monitor
 from decoding.name_choice import CONTENTION_MARGIN
@@ -30,30 +30,16 @@ BODY_MARKER = "    return s.checkout(cart)"
 
 
 class Teacher:
-    """Greedy decoding steered towards an intended text, through a logits hook."""
+    """Forced decoding (decoding.forcing) towards an intended text through a monitor."""
 
     def __init__(self, runtime: ModelRuntime) -> None:
         self.runtime = runtime
-        self.texts = TokenTexts(runtime.token_pieces(), set(runtime.vocab.control_ids))
+        self.decoder = ForcedDecoder(runtime.token_pieces(), set(runtime.vocab.control_ids))
 
     def run(self, monitor: Monitor, intended: str, max_steps: int = 60) -> str:
-        generated: list[int] = []
-        written = ""
-        for _ in range(max_steps):
-            remaining = intended[len(written):]
-            if not remaining:
-                break
-            logits = np.full(self.runtime.vocab_size, -10.0, dtype=np.float32)
-            for token_id in self.texts.prefixes_of(remaining):
-                logits[token_id] = float(len(self.runtime.token_pieces()[token_id].decode()))
-            monitor.logits_hook(generated, logits)
-            token = int(logits.argmax())
-            piece = self.runtime.token_pieces()[token].decode("utf-8", errors="replace")
-            if not np.isfinite(logits[token]) or not remaining.startswith(piece):
-                return written + piece  # the monitor steered away from the intended text
-            generated.append(token)
-            written += piece
-        return written
+        """What comes out: `intended` itself, or its prefix the monitor let through plus the
+        token it steered to."""
+        return self.decoder.run(monitor.logits_hook, intended, max_steps).written
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +102,7 @@ def test_legal_code_passes_unchanged(completer: Completer, shop_root: Path, teac
     ("globals()['made'] = 1\n\n\ndef f():\n    ", "x = made\n", True),
     ("class A:\n    def f(self):\n        ", "x = __class__\n", True),
     ("def f():\n    ", "x = __class__\n", False),  # only methods have it
+    ("def f():\n    ", "return __import__('pydoc').pager\n", True),  # a dunder builtin
     ("import json\n", "from os.path import *\nx = join('a')\n", True),  # written now
     ("import json\n", "from shop import *\nx = shipping_cost\n", True),
     ("import json\n", "from shop import *\nx = compute_shipping\n", False),
@@ -255,6 +242,23 @@ def test_self_referential_assignments_resolve_without_recursion(
         assert resolver.resolve("scripts.loops", renamed, len(lines) - 1, 9).kind == "unknown"
     finally:
         index.remove_file("scripts/loops.py")
+
+
+@pytest.mark.parametrize(("prefix", "intended"), [
+    ("import shop as s\n\n\ndef f(s):\n    ", "return s.upper()\n"),  # a parameter
+    ("import shop as s\n\n\ndef f(items):\n    for s in items:\n        ", "s.title()\n"),
+    ("import shop as s\n\n\ndef f(path):\n    with open(path) as s:\n        ",
+     "return s.read()\n"),
+    ("import shop as s\n\n\ndef f(rows):\n    s = rows[0]\n\n    def g():\n        ",
+     "return s.lower()\n"),  # a closure's variable
+])
+def test_a_local_name_shadows_a_module_name(completer: Completer, shop_root: Path,
+                                            teacher: Teacher, prefix: str,
+                                            intended: str) -> None:
+    """`s` is the package `shop` at module level; in these functions it is something else,
+    whose members the index does not know."""
+    monitor = monitor_at(completer, shop_root, prefix)
+    assert teacher.run(monitor, intended) == intended
 
 
 def test_whole_name_scoring_writes_the_best_scored_name(completer: Completer, shop_root: Path,
