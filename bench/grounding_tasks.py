@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from tree_sitter import Node
 
@@ -193,11 +194,21 @@ def _rng(seed: int, label: str) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
-def spread_sample(sites: list[CallSite], count: int, seed: int, label: str) -> list[CallSite]:
+class Located(Protocol):
+    path: str
+    line: int
+    offset: int
+
+
+LocatedT = TypeVar("LocatedT", bound=Located)
+
+
+def spread_sample(sites: list[LocatedT], count: int, seed: int,
+                  label: str) -> list[LocatedT]:
     """Deterministic sample of `count` sites, round-robin over shuffled files so that the
     sample is spread over as many files as possible; at most one site per line."""
     rng = _rng(seed, label)
-    by_file: dict[str, list[CallSite]] = {}
+    by_file: dict[str, list[LocatedT]] = {}
     seen_lines: set[tuple[str, int]] = set()
     for site in sorted(sites, key=lambda s: (s.path, s.offset)):
         if (site.path, site.line) in seen_lines:
@@ -208,7 +219,7 @@ def spread_sample(sites: list[CallSite], count: int, seed: int, label: str) -> l
     rng.shuffle(files)
     for path in files:
         rng.shuffle(by_file[path])
-    picked: list[CallSite] = []
+    picked: list[LocatedT] = []
     while len(picked) < count and any(by_file[path] for path in files):
         for path in files:
             if by_file[path] and len(picked) < count:
