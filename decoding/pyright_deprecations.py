@@ -11,13 +11,15 @@ Unknown to its checker (a base class it cannot import, say) and its completion l
 holds only the known part, is no proof that other names are wrong. Answers are cached per
 (file, receiver, member set), so a receiver type is probed once. A probe that pyright has not
 finished within the timeout is not waited for; a later request for the same receiver collects
-it.
+it. Pyright may publish a version's diagnostics before its checker has run on it (parse and
+bind only: an empty list, or one without attribute errors), so the probe ends with a line that
+the checker always flags, and only diagnostics that flag it count as an answer.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +33,8 @@ PROBE_TIMEOUT = 0.5  # seconds
 MAX_PROBED_NAMES = 400
 CACHE_SIZE = 256
 ABSENT_MEMBER = "tether_absent_member_probe"
+# at module level after the probes: an attribute no `int` has, which only the checker reports
+CHECKED_MARKER = "(0).tether_probe_checked\n"
 SEVERITY_ERROR = 1
 ATTRIBUTE_ERRORS = frozenset({"reportAttributeAccessIssue", "reportOptionalMemberAccess"})
 UNDEFINED_NAME = "reportUndefinedVariable"
@@ -47,7 +51,8 @@ class DiagnosticsSource(Protocol):
 
     def update_document(self, path: Path, text: str, *, invalidates: bool = True) -> int: ...
 
-    def wait_for_diagnostics(self, path: Path, timeout: float | None = None
+    def wait_for_diagnostics(self, path: Path, timeout: float | None = None, *,
+                             accept: Callable[[list[dict[str, Any]]], bool] | None = None
                              ) -> list[dict[str, Any]] | None: ...
 
 
@@ -105,6 +110,12 @@ def accepts_any_name(diagnostics: Iterable[dict[str, Any]], line: int) -> bool:
                    and _line_of(diagnostic) == line for diagnostic in diagnostics)
 
 
+def checked(diagnostics: Iterable[dict[str, Any]], marker_line: int) -> bool:
+    """Whether pyright's checker ran on the probe: it flagged CHECKED_MARKER's line."""
+    return any(diagnostic.get("code") in ATTRIBUTE_ERRORS and _line_of(diagnostic) == marker_line
+               for diagnostic in diagnostics)
+
+
 def _line_of(diagnostic: dict[str, Any], end: str = "start") -> int:
     return int(((diagnostic.get("range") or {}).get(end) or {}).get("line", -1))
 
@@ -144,10 +155,13 @@ class MemberProbe:
             if known is not None:
                 return known
             text, first_line = probe_text(head, receiver, [*probed, ABSENT_MEMBER])
+            marker_line = text.count("\n")
             target = probe_path(path)
-            if not self.source.update_document(target, text, invalidates=False):
+            if not self.source.update_document(target, text + CHECKED_MARKER,
+                                               invalidates=False):
                 return None
-            diagnostics = self.source.wait_for_diagnostics(target, self.timeout)
+            diagnostics = self.source.wait_for_diagnostics(
+                target, self.timeout, accept=lambda found: checked(found, marker_line))
             if diagnostics is None:
                 return None
             answer = MemberFacts(deprecated_in(diagnostics, first_line, probed),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from decoding.pyright_protocol import normal_uri
@@ -31,15 +32,18 @@ class PublishedDiagnostics:
             entry = self._entries.get(normal_uri(uri))
         return (entry[0], list(entry[1])) if entry else None
 
-    def wait_for(self, uri: str, version: int, timeout: float) -> Diagnostics | None:
-        """The diagnostics of `version` of the document, once published; None after
-        `timeout` seconds."""
+    def wait_for(self, uri: str, version: int, timeout: float,
+                 accept: Callable[[Diagnostics], bool] | None = None) -> Diagnostics | None:
+        """The diagnostics of `version` of the document, once published (and accepted by
+        `accept`: a version may be published more than once); None after `timeout`
+        seconds."""
         deadline = time.monotonic() + timeout
         key = normal_uri(uri)
         with self._changed:
             while True:
                 entry = self._entries.get(key)
-                if entry is not None and entry[0] == version:
+                if entry is not None and entry[0] == version and (
+                        accept is None or accept(entry[1])):
                     return list(entry[1])
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:

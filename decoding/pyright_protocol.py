@@ -201,18 +201,23 @@ def parse_completions(result: Any) -> CompletionResult:
 
 
 def member_set(result: CompletionResult) -> MemberSet:
-    """Identifier names among completion items (keywords and non-identifiers dropped)."""
+    """Identifier names among completion items (keywords and non-identifiers dropped). A list
+    with keywords in it answers a name position, not a member access (pyright gives one after
+    `del x.`, say): it proves nothing about the receiver's members."""
     items, incomplete = result
     kinds: dict[str, int] = {}
+    names_position = False
     for item in items:
         if item.kind == KIND_KEYWORD:
+            names_position = True
             continue
         for candidate in (item.insert_text, item.label):
             if candidate and IDENT.fullmatch(candidate):
                 kinds.setdefault(candidate, item.kind)
                 break
     names = frozenset(kinds)
-    return MemberSet(names, kinds, complete=looks_complete(names), incomplete=incomplete)
+    return MemberSet(names, kinds, complete=looks_complete(names) and not names_position,
+                     incomplete=incomplete)
 
 
 def looks_complete(names: frozenset[str]) -> bool:

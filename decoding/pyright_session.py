@@ -333,10 +333,12 @@ class PyrightSession:
         entry = self._diagnostics.latest(self._uri(path))
         return entry[1] if entry else []
 
-    def wait_for_diagnostics(self, path: Path, timeout: float | None = None
+    def wait_for_diagnostics(self, path: Path, timeout: float | None = None, *,
+                             accept: Callable[[list[dict[str, Any]]], bool] | None = None
                              ) -> list[dict[str, Any]] | None:
         """Block until diagnostics for the document's current version arrive (None on
-        timeout or when the document is not open)."""
+        timeout or when the document is not open); with `accept`, until a publication of
+        that version that it accepts arrives."""
         uri = self._uri(path)
         with self._lock:
             doc = self._docs.get(uri)
@@ -344,7 +346,7 @@ class PyrightSession:
         if version is None:
             return None
         return self._diagnostics.wait_for(uri, version,
-                                          self.timeout if timeout is None else timeout)
+                                          self.timeout if timeout is None else timeout, accept)
 
     def deprecated_names(self, path: Path) -> set[str]:
         """Names that diagnostics tag as deprecated (tag 2), read from the document text the

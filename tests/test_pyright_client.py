@@ -18,10 +18,12 @@ import pytest
 from decoding.pyright_client import MemberSet, PyrightClient, PyrightCompletion
 from decoding.pyright_deprecations import (
     MemberProbe,
+    checked,
     probe_path,
     probe_text,
     statement_start,
 )
+from decoding.pyright_diagnostics import PublishedDiagnostics
 from decoding.pyright_protocol import (
     deprecated_name,
     looks_complete,
@@ -146,6 +148,13 @@ def test_str_receiver(client: PyrightClient, workspace: Path) -> None:
     assert result is not None
     assert {"upper", "join"} <= result.names
     assert result.complete
+
+
+@needs_pyright
+def test_a_member_after_del_is_no_proof(client: PyrightClient, workspace: Path) -> None:
+    """Pyright answers `del sys.` with the names in scope, not sys's members."""
+    result = members(client, workspace / "main.py", "import sys\n\ndel sys.")
+    assert result is None or not result.complete or "modules" in result.names
 
 
 @needs_pyright
@@ -354,13 +363,15 @@ def test_deprecated_name_from_range_or_message() -> None:
 
 
 def test_member_set_filters_and_flags() -> None:
-    result = parse_completions({"isIncomplete": True, "items": [
-        {"label": "save", "kind": 2}, {"label": "if", "kind": 14},
-        {"label": "name=", "kind": 5}, {"label": "__doc__", "kind": 6},
-        {"label": "x", "kind": 6, "textEdit": {"newText": "y"}}]})
-    members = member_set(result)
+    items = [{"label": "save", "kind": 2}, {"label": "name=", "kind": 5},
+             {"label": "__doc__", "kind": 6},
+             {"label": "x", "kind": 6, "textEdit": {"newText": "y"}}]
+    members = member_set(parse_completions({"isIncomplete": True, "items": items}))
     assert members.names == {"save", "__doc__", "y"}
     assert members.complete and members.incomplete
+    # keywords come with names in scope, not with a receiver's members
+    names = member_set(parse_completions({"items": [*items, {"label": "if", "kind": 14}]}))
+    assert names.names == {"save", "__doc__", "y"} and not names.complete
     assert not looks_complete(frozenset())
     assert not looks_complete(frozenset({"__class__", "__doc__"}))
     assert not looks_complete(frozenset({"save", "__getattr__"}))
@@ -485,3 +496,22 @@ def test_probe_text_goes_before_a_statement_continued_in_brackets() -> None:
     assert text == "def f():\n    y = 1  # (\n    x.one\n" and first == 2
     assert statement_start("a = 1\nb = (") == 6
     assert statement_start("a = (1,\n     2") == 0
+
+
+def test_a_probe_answer_counts_only_once_the_checker_has_run() -> None:
+    """Pyright may publish a version's diagnostics before checking it (an empty list) and
+    again after: the wait takes the publication that flags the probe's marker line."""
+    published = PublishedDiagnostics()
+    uri = "file:///w/.m.tether-probe.py"
+    marker = {"code": "reportAttributeAccessIssue",
+              "range": {"start": {"line": 7}, "end": {"line": 7}}}
+    published.publish({"uri": uri, "version": 3, "diagnostics": []})
+    timer = threading.Timer(0.2, published.publish,
+                            [{"uri": uri, "version": 3, "diagnostics": [marker]}])
+    timer.start()
+    found = published.wait_for(uri, 3, 10.0, accept=lambda d: checked(d, 7))
+    timer.join()
+    assert found == [marker]
+    assert published.wait_for(uri, 3, 0.0) == [marker]
+    assert published.wait_for(uri, 3, 0.05, accept=lambda d: checked(d, 8)) is None
+    assert not checked([], 7)
