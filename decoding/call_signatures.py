@@ -79,7 +79,7 @@ def keywords_of_signatures(signatures: list[list[str]]) -> frozenset[str] | None
             params = params[params.index("/") + 1:]
         for label in params:
             name = label.split(":", 1)[0].split("=", 1)[0].strip()
-            if name.startswith("**"):
+            if name.startswith("**") or name == "...":  # `(...)`: any arguments at all
                 return None
             if name.isidentifier() and name not in ("self", "cls"):
                 names.add(name)

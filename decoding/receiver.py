@@ -15,6 +15,7 @@ from tree_sitter import Node
 from index.lookups import SymbolLookup
 from index.models import DYNAMIC_ATTRIBUTES, Symbol, SymbolKind
 from index.parsing import class_path, named_children, parse, text, with_placeholder_line
+from index.scope import bound_in_functions
 
 _IDENT_TAIL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 _TYPE_WRAPPERS = ("Optional", "typing.Optional", "Final", "typing.Final", "ClassVar",
@@ -111,6 +112,8 @@ class ReceiverResolver:
                 return self._from_annotation(module, annotation)
             if value is not None:
                 return self._from_value(module, value, root, offset)
+            if bound_in_functions(root, offset, name):
+                return Receiver("unknown")  # a parameter, loop variable, `with … as` name…
         annotation, value = _local_binding(root, name, offset, module_level=True)
         if annotation:
             return self._from_annotation(module, annotation)

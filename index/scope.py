@@ -16,7 +16,7 @@ from index.parsing import named_children, parse, text, with_placeholder_line
 MODULE_DUNDERS = frozenset({"__name__", "__file__", "__doc__", "__spec__", "__loader__",
                             "__package__", "__builtins__", "__debug__", "__annotations__"})
 BUILTIN_NAMES: frozenset[str] = frozenset(
-    name for name in dir(builtins) if not name.startswith("_")) | MODULE_DUNDERS
+    name for name in dir(builtins) if not name.startswith("_")) | MODULE_DUNDERS | {"__import__"}
 _SCOPE_NODES = ("function_definition", "class_definition", "lambda")
 _COMPREHENSIONS = ("list_comprehension", "set_comprehension", "dictionary_comprehension",
                    "generator_expression")
@@ -74,6 +74,19 @@ def names_in_scope(source: str, line: int, character: int,
     for name in sorted(BUILTIN_NAMES):
         add(name, "builtin")
     return found
+
+
+def bound_in_functions(root: Node, offset: int, name: str) -> bool:
+    """Whether a function (or lambda) enclosing `offset` binds `name` anywhere in its body or
+    parameters: any binding makes the name local there, so a module-level meaning of it does
+    not apply."""
+    for scope_node in _enclosing_scopes(root, offset):
+        if scope_node.type == "class_definition":
+            continue
+        if name in _parameter_names(scope_node) or any(
+                bound == name for bound, _, _ in _bindings(_body(scope_node), None)):
+            return True
+    return False
 
 
 def _enclosing_scopes(root: Node, offset: int) -> list[Node]:

@@ -14,6 +14,7 @@ from decoding.pyright_signatures import bound_names, import_binding, import_stat
     ([["value", "/", "factor", "*", "exact=False"]], {"factor", "exact"}),  # positional-only
     ([["self", "size: int"], ["self", "name: str"]], {"size", "name"}),  # overloads
     ([["obj: Any", "**kwds: Any"]], None),  # any keyword
+    ([["..."]], None),  # a callable type that takes any arguments: `(...) -> T`
     ([[]], None),  # what pyright shows for a class on a base it cannot import
     ([], None),
 ])
