@@ -113,6 +113,7 @@ class LegalSetProvider:
         self.sources: Counter[str] = Counter()
         self._cache: dict[tuple[object, ...], LegalSet | None] = {}
         self._repo_names: frozenset[str] | None = None
+        self._dynamic_types: bool | None = None  # any class typed receivers may make free
 
     def legal_for(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
         """`text` is the whole document up to the position's identifier start (the buffer
@@ -214,9 +215,14 @@ class LegalSetProvider:
 
     def _typed_dynamic(self, text: str, line: int, position: IdentifierPosition) -> bool:
         """A receiver only pyright types, whose type (read from its hover on the receiver's
-        last character) is a class that gets attributes by computed names."""
-        if self.oracle is None or not position.receiver or position.column < 2 \
-                or not self.lookup.marked_dynamic():
+        last character) is a class that gets attributes by computed names, or a metaclass
+        (its instances are classes)."""
+        if self.oracle is None or not position.receiver or position.column < 2:
+            return False
+        if self._dynamic_types is None:
+            self._dynamic_types = bool(self.lookup.marked_dynamic()) \
+                or self.lookup.defines_metaclasses()
+        if not self._dynamic_types:
             return False
         hover = self.oracle.hover(self.path, text, line, position.column - 2)
         if not hover:

@@ -102,8 +102,10 @@ class ReceiverResolver:
             cls = _enclosing_class(scope)
             if cls is not None:
                 qualname = f"{module}.{class_path(cls)}"
-                receiver = self._class_receiver(qualname,
-                                                "instance" if name == "self" else "class")
+                kind = "instance" if name == "self" or (
+                    self.lookup.is_metaclass(qualname) and not _takes_the_class(scope)) \
+                    else "class"
+                receiver = self._class_receiver(qualname, kind)
                 receiver.enclosing = True
                 return receiver
         if scope is not None:
@@ -215,7 +217,9 @@ class ReceiverResolver:
         if kind == "class":
             members = [m for m in members if "instance" not in m.decorators]
         if any(DYNAMIC_ATTRIBUTES in m.decorators for m in members) \
-                or self.lookup.gets_attributes_set(qualname):
+                or self.lookup.gets_attributes_set(qualname) \
+                or (kind == "instance" and self.lookup.is_metaclass(qualname)):
+            # a metaclass's instances are classes, each with attributes of its own
             return Receiver(kind, qualname, members=members, dynamic=True)
         return Receiver(kind, qualname, members=members, complete=complete)
 
@@ -223,9 +227,12 @@ class ReceiverResolver:
         """Whether a type as pyright prints it (`Options | None`, `list[Options]`) names a
         repository class whose instances or class get attributes by computed names."""
         for name in set(re.findall(r"[A-Za-z_]\w*", type_text)):
+            # `type[Meta]` is the metaclass itself, `Meta` one of the classes it makes
+            kind = "class" if re.search(rf"\btype\[[^\]]*\b{name}\b", type_text) \
+                else "instance"
             for symbol in self.lookup.by_name(name):
                 if symbol.kind == SymbolKind.CLASS \
-                        and self._class_receiver(symbol.qualname, "instance").dynamic:
+                        and self._class_receiver(symbol.qualname, kind).dynamic:
                     return True
         return False
 
@@ -312,6 +319,18 @@ def _enclosing_class(function: Node) -> Node | None:
             return None
         node = node.parent
     return None
+
+
+def _takes_the_class(function: Node) -> bool:
+    """Whether a method's first parameter is its class, not an instance: `__new__`,
+    `__prepare__`, `__init_subclass__`, `__class_getitem__`, or a classmethod."""
+    name = text(function.child_by_field_name("name"))
+    if name in ("__new__", "__prepare__", "__init_subclass__", "__class_getitem__"):
+        return True
+    decorated = function.parent
+    return decorated is not None and decorated.type == "decorated_definition" and any(
+        text(child).lstrip("@").strip() == "classmethod" for child in named_children(decorated)
+        if child.type == "decorator")
 
 
 def _local_binding(scope: Node, name: str, offset: int,

@@ -7,6 +7,8 @@ from index.models import DYNAMIC_ATTRIBUTES, SLOTTED, Deprecation, Symbol, Symbo
 from index.store import IndexStore
 
 MAX_RESOLVE_DEPTH = 12
+# bases that make a class a metaclass: its instances are classes (stdlib ones by last name)
+METACLASS_BASES = frozenset({"type", "ABCMeta", "EnumMeta", "EnumType"})
 
 
 class SymbolLookup:
@@ -90,6 +92,18 @@ class SymbolLookup:
         `__dict__` marker; subclasses inherit it)."""
         return {symbol.parent for symbol in self.store.symbols_where("s.name = '__dict__'")
                 if symbol.parent and DYNAMIC_ATTRIBUTES in symbol.decorators}
+
+    def is_metaclass(self, class_qualname: str) -> bool:
+        """Whether the class derives from `type`: its instances are classes, with whatever
+        attributes each of them defines."""
+        return any(_base_name(base) in METACLASS_BASES
+                   for cls in self.mro(class_qualname) for base in cls.bases)
+
+    def defines_metaclasses(self) -> bool:
+        """Whether any repository class derives from `type` (or ABCMeta, EnumMeta) directly."""
+        classes = self.store.symbols_where(
+            "s.kind = 'class' AND (s.bases LIKE '%type%' OR s.bases LIKE '%Meta%')")
+        return any(_base_name(base) in METACLASS_BASES for cls in classes for base in cls.bases)
 
     def gets_attributes_set(self, class_qualname: str) -> bool:
         """Whether something outside the class's own body sets attributes on it by computed
@@ -256,3 +270,8 @@ def _c3_merge(sequences: list[list[Symbol]]) -> list[Symbol]:
         pending = [[s for s in seq if s.qualname != head.qualname] for seq in pending]
         pending = [seq for seq in pending if seq]
     return result
+
+
+def _base_name(written: str) -> str:
+    """`abc.ABCMeta` -> `ABCMeta`, `Base[T]` -> `Base`."""
+    return written.split("[", 1)[0].strip().rsplit(".", 1)[-1]

@@ -261,6 +261,27 @@ def test_a_local_name_shadows_a_module_name(completer: Completer, shop_root: Pat
     assert teacher.run(monitor, intended) == intended
 
 
+METACLASS = ("class Registry(type):\n    known = {}\n\n"
+             "    def __new__(mcs, name, bases, namespace):\n"
+             "        made = super().__new__(mcs, name, bases, namespace)\n")
+
+
+@pytest.mark.parametrize(("prefix", "intended", "passes"), [
+    (METACLASS + "        ", "made.declared = made.Meta\n", True),  # typed by pyright
+    (METACLASS + "        ", "return mcs.known\n", True),  # `__new__` takes the metaclass
+    (METACLASS + "        ", "return mcs.invented_thing\n", False),
+    (METACLASS + "        return made\n\n    def __call__(cls, *args):\n        ",
+     "return cls.build_from(args)\n", True),  # `cls` here is a class made by it
+    (METACLASS + "        return made\n\n    def describe(self):\n        ",
+     "return self.__doc__ or self.title\n", True),
+])
+def test_instances_of_a_metaclass_are_classes_with_any_attribute(
+        completer: Completer, shop_root: Path, teacher: Teacher, prefix: str, intended: str,
+        passes: bool) -> None:
+    written = teacher.run(monitor_at(completer, shop_root, prefix), intended)
+    assert (written == intended) is passes
+
+
 def test_whole_name_scoring_writes_the_best_scored_name(completer: Completer, shop_root: Path,
                                                         teacher: Teacher) -> None:
     """The model prefers `add...`; the scorer rates the last candidate it is offered highest,
