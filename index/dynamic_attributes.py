@@ -95,6 +95,35 @@ def set_on_classes(root: Node, module: str, classes: set[str]) -> list[SetAttrib
     return found
 
 
+def assigned_on_classes(root: Node, module: str, classes: set[str]) -> list[SetAttribute]:
+    """Attributes that assignments in the module write on its classes from outside their
+    bodies: `Counter.value = 0` after `class Counter: pass`, at module level or in a
+    function (pyparsing's examples keep state that way)."""
+    found: list[SetAttribute] = []
+    for node in walk(root):
+        if node.type != "assignment":
+            continue
+        for target in _assigned(node.child_by_field_name("left")):
+            owner = target.child_by_field_name("object")
+            name = target.child_by_field_name("attribute")
+            if owner is not None and name is not None and owner.type == "identifier" \
+                    and f"{module}.{text(owner)}" in classes:
+                found.append(SetAttribute(f"{module}.{text(owner)}", text(name), True,
+                                          node.start_point[0], node.end_point[0]))
+    return found
+
+
+def _assigned(left: Node | None) -> list[Node]:
+    """The attribute targets of an assignment's left side, tuples unpacked."""
+    if left is None:
+        return []
+    if left.type == "attribute":
+        return [left]
+    if left.type in ("pattern_list", "tuple_pattern", "list_pattern", "expression_list"):
+        return [node for child in named_children(left) for node in _assigned(child)]
+    return []
+
+
 def _decorated(root: Node, module: str, classes: set[str],
                decorators: dict[str, list[tuple[str | None, Node]]]) -> list[SetAttribute]:
     found = []

@@ -6,12 +6,18 @@ tree-sitter could recover.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
 from index.deprecations import deprecation_for_definition
-from index.dynamic_attributes import SetAttribute, set_on_classes, set_on_self
+from index.dynamic_attributes import (
+    SetAttribute,
+    assigned_on_classes,
+    set_on_classes,
+    set_on_self,
+)
 from index.models import (
     DYNAMIC_ATTRIBUTES,
     METACLASS,
@@ -50,9 +56,14 @@ def extract_module(source: bytes, path: str, module: str,
         path=path, line=0, end_line=root.end_point[0], doc=docstring_of(root),
     ))
     extractor.visit_block(root, parent=module, in_class=False)
+    classes = {s.qualname: s.name for s in result.symbols if s.kind == SymbolKind.CLASS}
     if b"setattr" in source:
-        for found in set_on_classes(root, module, {
-                s.qualname for s in result.symbols if s.kind == SymbolKind.CLASS}):
+        for found in set_on_classes(root, module, set(classes)):
+            extractor.add_set_attribute(found)
+    names = "|".join(re.escape(name) for qualname, name in classes.items()
+                     if qualname == f"{module}.{name}")
+    if names and re.search(rf"\b(?:{names})\.\w+\s*=(?!=)".encode(), source):
+        for found in assigned_on_classes(root, module, set(classes)):
             extractor.add_set_attribute(found)
     return result
 

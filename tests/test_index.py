@@ -204,6 +204,17 @@ def test_setattr_on_a_class_defines_class_attributes_or_marks_the_class_dynamic(
     assert not any(qualname.startswith(("m.Unknown", "m.Builder")) for qualname in members)
 
 
+def test_assignments_on_a_class_outside_its_body_define_class_attributes() -> None:
+    from index.python_symbols import extract_module
+
+    source = (b"class Counter:\n    pass\n\nCounter.value = 0\nCounter.a, Counter.b = 1, 2\n\n"
+              b"def reset():\n    Counter.value = 0\n    Counter.total += 1\n"
+              b"    other.attr = 1\n    if Counter.flag == 1:\n        pass\n")
+    members = {symbol.qualname: symbol.decorators for symbol in
+               extract_module(source, "m.py", "m").symbols if symbol.kind == SymbolKind.ATTRIBUTE}
+    assert members == {"m.Counter.value": [], "m.Counter.a": [], "m.Counter.b": []}
+
+
 def test_a_class_listing_its_slots_is_tagged() -> None:
     from index.models import SLOTTED
     from index.python_symbols import extract_module
