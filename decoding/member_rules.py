@@ -57,18 +57,18 @@ def may_define_attribute(receiver: str | None, text: str) -> bool:
     """`self.` starting a statement in an initializer may be assigning a new attribute,
     which no static analysis knows yet: such a position is left free. A line continuing an
     expression (`colors = (` / `self.`) only reads one."""
-    current = text.rsplit("\n", 1)[-1]
-    if receiver not in ("self", "cls") or current.strip() != f"{receiver}.":
+    if receiver not in ("self", "cls") or text.rsplit("\n", 1)[-1].strip() != f"{receiver}.":
         return False
-    return enclosing_function(text) in INITIALIZERS and _starts_a_statement(text)
-
-
-def _starts_a_statement(text: str) -> bool:
-    """The last line of `text` is not inside a bracket opened above it in its function, nor
-    after a backslash."""
     lines = text.split("\n")
     found = _enclosing_def(lines)
-    above = "\n".join(lines[found[0] if found is not None else 0:-1]) + "\n"
+    return found is not None and found[1] in INITIALIZERS \
+        and _starts_a_statement(lines[found[0]:])
+
+
+def _starts_a_statement(lines: list[str]) -> bool:
+    """The last of `lines` (its function's, from the `def` on) is not inside a bracket
+    opened above it, nor after a backslash."""
+    above = "\n".join(lines[:-1]) + "\n"
     if above.rstrip().endswith("\\"):
         return False
     scanner = BracketScanner(comments=True)
