@@ -117,11 +117,13 @@ class ReceiverResolver:
             if bound_in_functions(root, offset, name):
                 return Receiver("unknown")  # a parameter, loop variable, `with … as` name…
         annotation, value = _local_binding(root, name, offset, module_level=True)
+        symbol = self.lookup.resolve_in_module(module, name)
+        if symbol is not None and _set_at_run_time(symbol):
+            return Receiver("unknown", symbol.qualname, dynamic=True)  # `setattr(codes, ...)`
         if annotation:
             return self._from_annotation(module, annotation)
         if value is not None:
             return self._from_value(module, value, root, offset)
-        symbol = self.lookup.resolve_in_module(module, name)
         if symbol is None:
             target = self._import_target(module, name)
             return self._module_receiver(target) if target else Receiver("unknown")
@@ -142,6 +144,8 @@ class ReceiverResolver:
             return self._module_receiver(symbol.target)
         if symbol.kind in (SymbolKind.FUNCTION, SymbolKind.METHOD):
             return Receiver("callable", symbol.qualname)
+        if _set_at_run_time(symbol):
+            return Receiver("unknown", symbol.qualname, dynamic=True)
         type_text = symbol.returns if symbol.kind == SymbolKind.PROPERTY else symbol.annotation
         if type_text:
             return self._from_annotation(symbol.module, type_text)
@@ -250,6 +254,11 @@ class ReceiverResolver:
                 members.append(Symbol(qualname=sub, name=short, kind=SymbolKind.MODULE,
                                       module=sub, path=""))
         return Receiver("module", module, members=members, complete=not has_getattr)
+
+
+def _set_at_run_time(symbol: Symbol) -> bool:
+    """A module-level object that gets attributes at run time (index.dynamic_attributes)."""
+    return symbol.kind == SymbolKind.VARIABLE and DYNAMIC_ATTRIBUTES in symbol.decorators
 
 
 def _split_chain(expression: str) -> list[tuple[str, bool]]:

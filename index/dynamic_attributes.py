@@ -7,7 +7,8 @@ local `cls = self._cls`), `setattr(type(self), ...)` in a method, `setattr(Clien
 anywhere in the module that defines `Client`, and a class decorator of the same module that
 calls `setattr` on the class it is given (`@with_verbs` over `class Client`). A literal name
 defines an attribute; a computed one means nobody can list what the instances (or the
-class) have.
+class) have. On a module-level object (`codes = LookupDict()` filled by
+`setattr(codes, title, code)`, requests' status codes) any such write marks the variable.
 """
 
 from __future__ import annotations
@@ -93,6 +94,32 @@ def set_on_classes(root: Node, module: str, classes: set[str]) -> list[SetAttrib
     if decorators:
         found.extend(_decorated(root, module, classes, decorators))
     return found
+
+
+def set_on_variables(root: Node, variables: set[str]) -> set[str]:
+    """The module-level `variables` that the module gives attributes by `setattr(name, ...)`,
+    `name.__dict__.update(...)`, `vars(name).update(...)` or `name.__dict__[key] = value`,
+    at module level or in a function (a local of the same name only makes the object free,
+    the safe direction)."""
+    found: set[str] = set()
+    for node in walk(root):
+        if node.type == "call":
+            function = text(node.child_by_field_name("function"))
+            arguments = node.child_by_field_name("arguments")
+            args = list(named_children(arguments)) if arguments is not None else []
+            if function == "setattr" and len(args) >= 2:
+                found.add(text(args[0]))
+            for target in variables:
+                if function in (f"{target}.__dict__.update", f"vars({target}).update",
+                                f"{target}.__dict__.setdefault"):
+                    found.add(target)
+        elif node.type == "assignment":
+            left = node.child_by_field_name("left")
+            if left is not None and left.type == "subscript":
+                written = text(left.child_by_field_name("value"))
+                if written.endswith(".__dict__"):
+                    found.add(written.removesuffix(".__dict__"))
+    return found & variables
 
 
 def assigned_on_classes(root: Node, module: str, classes: set[str]) -> list[SetAttribute]:

@@ -17,6 +17,7 @@ from index.dynamic_attributes import (
     assigned_on_classes,
     set_on_classes,
     set_on_self,
+    set_on_variables,
 )
 from index.models import (
     DYNAMIC_ATTRIBUTES,
@@ -65,7 +66,19 @@ def extract_module(source: bytes, path: str, module: str,
     if names and re.search(rf"\b(?:{names})\.\w+\s*=(?!=)".encode(), source):
         for found in assigned_on_classes(root, module, set(classes)):
             extractor.add_set_attribute(found)
+    if b"setattr" in source or b"__dict__" in source:
+        _mark_dynamic_variables(root, result.symbols, module)
     return result
+
+
+def _mark_dynamic_variables(root: Node, symbols: list[Symbol], module: str) -> None:
+    """Tag the module-level variables that get attributes at run time DYNAMIC_ATTRIBUTES."""
+    variables = [symbol for symbol in symbols
+                 if symbol.kind == SymbolKind.VARIABLE and symbol.parent == module]
+    marked = set_on_variables(root, {symbol.name for symbol in variables})
+    for symbol in variables:
+        if symbol.name in marked:
+            symbol.decorators = [*symbol.decorators, DYNAMIC_ATTRIBUTES]
 
 
 class _Extractor:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from index.models import Chunk, Deprecation, Parameter, ParamKind, Symbol, SymbolKind
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 log = logging.getLogger(__name__)
 
 _SCHEMA = """

@@ -215,6 +215,18 @@ def test_assignments_on_a_class_outside_its_body_define_class_attributes() -> No
     assert members == {"m.Counter.value": [], "m.Counter.a": [], "m.Counter.b": []}
 
 
+def test_module_level_objects_given_attributes_at_run_time_are_tagged() -> None:
+    from index.models import DYNAMIC_ATTRIBUTES
+    from index.python_symbols import extract_module
+
+    source = (b"codes = Lookup()\nplain = Lookup()\nstate = Lookup()\nbag = Lookup()\n\n"
+              b"def _init():\n    for title in TITLES:\n        setattr(codes, title, 1)\n\n"
+              b"state.__dict__.update(extra)\nbag.__dict__['key'] = 1\nplain.name = 'x'\n")
+    tagged = {symbol.name for symbol in extract_module(source, "m.py", "m").symbols
+              if symbol.kind == SymbolKind.VARIABLE and DYNAMIC_ATTRIBUTES in symbol.decorators}
+    assert tagged == {"codes", "state", "bag"}
+
+
 def test_a_class_listing_its_slots_is_tagged() -> None:
     from index.models import SLOTTED
     from index.python_symbols import extract_module

@@ -745,6 +745,8 @@ DYNAMIC_HEAD = ("from collections import OrderedDict\n\n\n"
                 "        setattr(cls, name, value)\n\n\n"
                 "class Model(metaclass=ModelBase):\n    pass\n\n\n"
                 "class Article(Model):\n    title = ''\n\n\n"
+                "codes = Point()\norigin = Point()\n\n\n"
+                "def fill(names):\n    for name in names:\n        setattr(codes, name, 1)\n\n\n"
                 "def main():\n")
 
 
@@ -759,6 +761,8 @@ DYNAMIC_HEAD = ("from collections import OrderedDict\n\n\n"
     ("    Tally().", {"answer", "popitem"}),  # pyright's members (the base is not indexed)
     ("    Article.", None),  # its metaclass sets attributes (Django's `Article.objects`)
     ("    Article().", None),
+    ("    codes.", None),  # a module-level object filled by setattr (requests' status codes)
+    ("    origin.", {"x"}),
 ])
 def test_attributes_set_by_setattr(completer: Completer, shop_root: Path, body: str,
                                    legal_names: set[str] | None) -> None:
