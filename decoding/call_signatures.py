@@ -25,9 +25,23 @@ _SKIPPED_KINDS = (ParamKind.POSITIONAL_ONLY, ParamKind.VAR_POSITIONAL)
 
 
 def keyword_names(lookup: SymbolLookup, target: Symbol) -> frozenset[str] | None:
-    """Names `target` (a function, method or class) accepts as `name=`; None: any name."""
-    params = _constructor(lookup, target) if target.kind == SymbolKind.CLASS \
-        else _function(target)
+    """Names `target` (a function, method or class) accepts as `name=`; None: any name. A
+    function defined more than once (a stub's `@overload`s, the implementation beside its
+    stub, a definition per platform) takes what any of its definitions takes."""
+    if target.kind == SymbolKind.CLASS:
+        return _keywords(_constructor(lookup, target))
+    definitions = [symbol for symbol in lookup.by_qualname(target.qualname)
+                   if symbol.kind == target.kind] or [target]
+    names: set[str] = set()
+    for definition in definitions:
+        keywords = _keywords(_function(definition))
+        if keywords is None:
+            return None
+        names |= keywords
+    return frozenset(names)
+
+
+def _keywords(params: list[Parameter] | None) -> frozenset[str] | None:
     if params is None or any(p.kind == ParamKind.VAR_KEYWORD for p in params):
         return None
     return frozenset(p.name for p in params

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from decoding.call_signatures import keywords_of_signatures
+from decoding.call_signatures import keyword_names, keywords_of_signatures
 from decoding.pyright_signatures import bound_names, import_binding, import_statements
+from index.config import IndexConfig
+from index.workspace import WorkspaceIndex
 
 
 @pytest.mark.parametrize(("signatures", "keywords"), [
@@ -50,3 +54,33 @@ def test_imports_over_several_lines_are_joined() -> None:
     assert import_binding(text, "wrap_text") == "from textwrap import dedent, wrap as wrap_text"
     assert import_binding(text, "json") == "import os, json"
     assert import_binding(text, "quote") == "from shlex import quote"
+
+
+def test_keywords_of_a_function_defined_more_than_once(tmp_path: Path) -> None:
+    """A stub's overloads and the implementation beside it: a keyword any of them takes is
+    legal (more-itertools' `last(pool, default=...)` was blocked by the first overload)."""
+    root = tmp_path / "repo"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "more.py").write_text(
+        "_marker = object()\n\n\ndef last(iterable, default=_marker):\n    pass\n\n\n"
+        "def first(iterable):\n    pass\n\n\ndef loose(iterable):\n    pass\n")
+    (root / "pkg" / "more.pyi").write_text(
+        "from typing import overload\n\n@overload\ndef last(iterable: list) -> int: ...\n"
+        "@overload\ndef last(iterable: list, default: str) -> str: ...\n"
+        "def first(iterable: list) -> int: ...\n"
+        "@overload\ndef loose(iterable: list) -> int: ...\n"
+        "@overload\ndef loose(iterable: list, **options: str) -> str: ...\n")
+    index = WorkspaceIndex(root, IndexConfig(cache_dir=tmp_path / "cache", embeddings=False))
+    try:
+        index.index_all(embeddings=False)
+
+        def keywords(qualname: str) -> set[str] | None:
+            found = keyword_names(index.lookup, index.lookup.by_qualname(qualname)[0])
+            return found if found is None else set(found)
+
+        assert keywords("pkg.more.last") == {"iterable", "default"}
+        assert keywords("pkg.more.first") == {"iterable"}
+        assert keywords("pkg.more.loose") is None  # one overload takes any keyword
+    finally:
+        index.close()
