@@ -306,7 +306,8 @@ class Completer:
             type_blind=type_blind, open_ended=open_ended,
             member_probe=self._probes.get(index.root) if oracle is not None else None,
             signature_probe=self._signatures.get(index.root) if oracle is not None else None,
-            attribute_errors_caught=catches_attribute_error(request.text, request.line))
+            attribute_errors_caught=catches_attribute_error(request.text, request.line),
+            document=(request.text, request.line))
         if not rescore:
             return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix, None, healed,
                            positions=positions)

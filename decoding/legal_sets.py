@@ -32,7 +32,7 @@ from decoding.receiver import ReceiverResolver
 from index.installed_packages import module_names_in
 from index.lookups import SymbolLookup
 from index.models import Symbol, SymbolKind
-from index.scope import names_in_scope
+from index.scope import names_in_scope, names_of_enclosing_functions
 
 log = logging.getLogger(__name__)
 OBJECT_ATTRIBUTES: frozenset[str] = frozenset(dir(object)) | {"__dict__", "__module__"}
@@ -94,12 +94,15 @@ class LegalSetProvider:
                  open_ended: bool = False,
                  member_probe: MemberFactsOracle | None = None,
                  signature_probe: SignatureOracle | None = None,
-                 attribute_errors_caught: bool = False) -> None:
+                 attribute_errors_caught: bool = False,
+                 document: tuple[str, int] | None = None) -> None:
         """`open_ended`: the document ends at the cursor, so the class being edited may
         define more members below it than anyone can see; `self.`/`cls.` there allows what
         is defined above, inherited, or already read in the class body.
         `attribute_errors_caught`: the completion is written where AttributeError is caught
-        (decoding.member_rules.catches_attribute_error): members are left free."""
+        (decoding.member_rules.catches_attribute_error): members are left free.
+        `document`: the whole buffer and the cursor's line, for what is bound below the
+        cursor (index.scope.names_of_enclosing_functions)."""
         self.lookup = lookup
         self.open_ended = open_ended
         self.attribute_errors_caught = attribute_errors_caught
@@ -114,6 +117,8 @@ class LegalSetProvider:
         self._cache: dict[tuple[object, ...], LegalSet | None] = {}
         self._repo_names: frozenset[str] | None = None
         self._dynamic_types: bool | None = None  # any class typed receivers may make free
+        self.document = document
+        self._enclosing_names: frozenset[str] | None = None
 
     def legal_for(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
         """`text` is the whole document up to the position's identifier start (the buffer
@@ -164,9 +169,16 @@ class LegalSetProvider:
         # the whole buffer; `text` ends where the identifier starts)
         later = [symbol.name for symbol in self.lookup.module_exports(
             self.module, public_only=False, respect_all=False)]
-        scope = names_in_scope(text, line, position.column, later)
+        scope = names_in_scope(text, line, position.column, later, self._names_bound_around)
         visible = frozenset(name.name for name in scope) | starred | KEYWORDS | STRING_PREFIXES
         return LegalSet(visible, "scope", allows_expression=True)
+
+    def _names_bound_around(self) -> frozenset[str]:
+        """Names the functions around the cursor's nested function bind, below it too."""
+        if self._enclosing_names is None:
+            self._enclosing_names = names_of_enclosing_functions(*self.document) \
+                if self.document is not None else frozenset()
+        return self._enclosing_names
 
     def _member(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
         column = position.column

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import builtins
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -18,6 +18,7 @@ MODULE_DUNDERS = frozenset({"__name__", "__file__", "__doc__", "__spec__", "__lo
 BUILTIN_NAMES: frozenset[str] = frozenset(
     name for name in dir(builtins) if not name.startswith("_")) | MODULE_DUNDERS | {"__import__"}
 _SCOPE_NODES = ("function_definition", "class_definition", "lambda")
+_FUNCTION_NODES = ("function_definition", "lambda")
 _COMPREHENSIONS = ("list_comprehension", "set_comprehension", "dictionary_comprehension",
                    "generator_expression")
 
@@ -30,13 +31,17 @@ class ScopedName:
 
 
 def names_in_scope(source: str, line: int, character: int,
-                   later_module_names: Iterable[str] = ()) -> list[ScopedName]:
+                   later_module_names: Iterable[str] = (),
+                   later_enclosing_names: Callable[[], Iterable[str]] | None = None
+                   ) -> list[ScopedName]:
     """Visible names at the start of `line`, innermost scope first, each name once. Scope is
     judged from the lines above the cursor (see `with_placeholder_line`), so `character`
     only documents the position; names bound earlier on the same line are not included.
     `later_module_names`: the module's top-level names in the whole buffer, past `source`'s
     end too; a function body sees them (it runs after the module has bound them), code at
-    module level or in a class body at module level does not."""
+    module level or in a class body at module level does not. `later_enclosing_names`: the
+    same for the functions around a nested function (see `names_of_enclosing_functions`),
+    asked for only when the line is in one."""
     stand_in, offset = with_placeholder_line(source, line)
     root = parse(stand_in.encode("utf-8", errors="surrogatepass")).root_node
     chain = _enclosing_scopes(root, offset)
@@ -65,7 +70,12 @@ def names_in_scope(source: str, line: int, character: int,
             add(name, "import" if kind == "import" else label, at)
     for name, kind, at in _bindings(root, None):
         add(name, "import" if kind == "import" else "module", at)
-    if any(node.type in ("function_definition", "lambda") for node in chain):
+    functions = [node for node in chain if node.type in _FUNCTION_NODES]
+    if later_enclosing_names is not None and len(functions) > 1 \
+            and chain[-1].type in _FUNCTION_NODES:
+        for name in later_enclosing_names():
+            add(name, "enclosing")
+    if functions:
         for name in later_module_names:
             add(name, "module")
     if any(outer.type == "class_definition" and inner.type == "function_definition"
@@ -74,6 +84,27 @@ def names_in_scope(source: str, line: int, character: int,
     for name in sorted(BUILTIN_NAMES):
         add(name, "builtin")
     return found
+
+
+def names_of_enclosing_functions(source: str, line: int) -> frozenset[str]:
+    """Names that the functions around `line`, a line in a nested function, bind anywhere:
+    below it too, since the nested function runs when it is called, after they are bound
+    (tomlkit's `flush()` reads the `i` of a loop written below it). `source` is the whole
+    buffer; its `line` is judged as a placeholder statement. Empty outside nested functions."""
+    lines = source.split("\n")
+    line = max(0, min(line, len(lines) - 1))
+    head, offset = with_placeholder_line(source, line)
+    stand_in = head + "\n".join(lines[line + 1:])
+    root = parse(stand_in.encode("utf-8", errors="surrogatepass")).root_node
+    chain = _enclosing_scopes(root, offset)
+    if not chain or chain[-1].type not in _FUNCTION_NODES:
+        return frozenset()
+    names: set[str] = set()
+    for scope_node in chain[:-1]:
+        if scope_node.type in _FUNCTION_NODES:
+            names.update(_parameter_names(scope_node))
+            names.update(name for name, _, _ in _bindings(_body(scope_node), None))
+    return frozenset(names)
 
 
 def bound_in_functions(root: Node, offset: int, name: str) -> bool:

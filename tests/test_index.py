@@ -354,6 +354,19 @@ def test_reopening_an_embedded_index_loads_the_embedder(shop: WorkspaceIndex) ->
         again.close()
 
 
+def test_names_enclosing_functions_bind_below_a_nested_function() -> None:
+    from index.scope import names_of_enclosing_functions
+
+    source = ("def outer(a):\n    first = 1\n\n    def inner():\n        return fir\n\n"
+              "    for later, _ in pairs:\n        inner()\n\n    class Local:\n"
+              "        attr = 1\n\n        def method(self):\n            pass\n")
+    assert names_of_enclosing_functions(source, 4) >= {"a", "first", "inner", "later", "Local"}
+    assert "attr" not in names_of_enclosing_functions(source, 13)  # class bodies do not count
+    assert "later" in names_of_enclosing_functions(source, 13)  # a method of a local class
+    assert names_of_enclosing_functions(source, 1) == frozenset()  # not nested
+    assert names_of_enclosing_functions(source, 10) == frozenset()  # a class body
+
+
 def test_names_in_scope() -> None:
     source = (FIXTURE / "scripts" / "run.py").read_text()
     visible = {n.name: n.scope for n in names_in_scope(source, 8, 8)}

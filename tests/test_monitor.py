@@ -583,6 +583,23 @@ def test_members_are_free_where_attribute_error_is_caught(
     assert (teacher.run(monitor, intended) == intended) is passes
 
 
+@pytest.mark.parametrize(("intended", "passes"), [
+    ("if start != index:\n", True),  # bound below the nested function, read when it runs
+    ("if start != indexes:\n", False),
+])
+def test_a_nested_function_reads_names_its_enclosing_function_binds_below(
+        completer: Completer, shop_root: Path, teacher: Teacher, intended: str,
+        passes: bool) -> None:
+    text = "def escape(text):\n    parts = []\n    start = 0\n\n    def flush():\n        "
+    suffix = ("\n\n    for index, char in enumerate(text):\n        flush()\n"
+              "    return parts\n")
+    monitor = monitor_at(completer, shop_root, text, "shop/escaping.py", suffix=suffix)
+    try:
+        assert (teacher.run(monitor, intended) == intended) is passes
+    finally:
+        completer.registry.get(shop_root).close_buffer("shop/escaping.py")
+
+
 @pytest.mark.parametrize(("head", "intended", "passes"), [
     ('    __slots__ = ("x", "y")\n', "x = x\n", True),
     ('    __slots__ = ("x", "y")\n', "z = x\n", False),  # AttributeError at run time
