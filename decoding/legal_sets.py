@@ -119,6 +119,7 @@ class LegalSetProvider:
         self._dynamic_types: bool | None = None  # any class typed receivers may make free
         self.document = document
         self._enclosing_names: frozenset[str] | None = None
+        self._hooks: dict[str, frozenset[str]] = {}
 
     def legal_for(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
         """`text` is the whole document up to the position's identifier start (the buffer
@@ -173,6 +174,15 @@ class LegalSetProvider:
         visible = frozenset(name.name for name in scope) | starred | KEYWORDS | STRING_PREFIXES
         return LegalSet(visible, "scope", allows_expression=True)
 
+    def _subclass_hooks(self, class_qualname: str) -> frozenset[str]:
+        """What `self.` may call in a base class: methods its subclasses define (pyright
+        rejects them too, but the template-method pattern is valid and common)."""
+        hooks = self._hooks.get(class_qualname)
+        if hooks is None:
+            hooks = self._hooks[class_qualname] = frozenset(
+                self.lookup.methods_of_subclasses(class_qualname))
+        return hooks
+
     def _names_bound_around(self) -> frozenset[str]:
         """Names the functions around the cursor's nested function bind, below it too."""
         if self._enclosing_names is None:
@@ -211,6 +221,9 @@ class LegalSetProvider:
                     return None  # pyright could not read the bases either: they are Unknown
                 # what only the index reads, e.g. `setattr(Cls, "name", value)`
                 legal = replace(legal, names=legal.names | own)
+        if legal is not None and receiver is not None and receiver.enclosing:
+            hooks = self._subclass_hooks(receiver.qualname) - legal.names
+            legal = replace(legal, names=legal.names | hooks) if hooks else legal
         if legal is not None and is_super(position.receiver):
             bonus = overridden_bonus(text, legal.names)
             legal = replace(legal, prior=_summed(legal.prior, bonus)) if bonus else legal

@@ -175,6 +175,28 @@ class SymbolLookup:
                     members[index] = member  # `__slots__` names it, `self.x: T = …` types it
         return members
 
+    def methods_of_subclasses(self, class_qualname: str, limit: int = 200) -> set[str]:
+        """Methods (and properties) the repository's subclasses of a class define, directly or
+        further down: a base class may call hooks only its subclasses define (cachetools'
+        `_TimedCache` calls `self.expire()`). At most `limit` subclasses are read."""
+        found: set[str] = set()
+        seen = {class_qualname}
+        pending = [class_qualname]
+        while pending and len(seen) <= limit:
+            parent = pending.pop()
+            short = parent.rsplit(".", 1)[-1]
+            for cls in self.store.symbols_where("s.kind = 'class' AND s.bases LIKE ?",
+                                                (f"%{short}%",)):
+                if cls.qualname in seen or not any(
+                        _base_name(base) == short for base in cls.bases) or parent not in {
+                        ancestor.qualname for ancestor in self.mro(cls.qualname)}:
+                    continue
+                seen.add(cls.qualname)
+                pending.append(cls.qualname)
+                found.update(member.name for member in self.store.symbols_where(
+                    "s.parent = ? AND s.kind IN ('method', 'property')", (cls.qualname,)))
+        return found
+
     def member(self, class_qualname: str, name: str) -> Symbol | None:
         for cls in self.mro(class_qualname):
             found = self.store.symbols_where("s.parent = ? AND s.name = ?",

@@ -584,6 +584,28 @@ def test_members_are_free_where_attribute_error_is_caught(
 
 
 @pytest.mark.parametrize(("intended", "passes"), [
+    ("expire(now)\n", True),  # defined by a subclass (and by its subclass's subclass)
+    ("evict(now)\n", True),
+    ("expires(now)\n", False),
+    ("size(now)\n", False),  # an attribute of a subclass, not a method
+])
+def test_a_base_class_calls_methods_its_subclasses_define(
+        completer: Completer, shop_root: Path, teacher: Teacher, intended: str,
+        passes: bool) -> None:
+    text = "class Timed:\n    def __len__(self, now=0):\n        self."
+    suffix = ("\n        return 0\n\n\nclass TTL(Timed):\n    size = 0\n\n"
+              "    def expire(self, now=None):\n        pass\n\n\n"
+              "class Evicting(TTL):\n    def evict(self, now=None):\n        pass\n")
+    monitor = monitor_at(completer, shop_root, text, "shop/timed.py", suffix=suffix)
+    try:
+        written = teacher.run(monitor, intended)
+        assert (written == intended) is passes
+        assert monitor.stats.constrained_steps > 0
+    finally:
+        completer.registry.get(shop_root).close_buffer("shop/timed.py")
+
+
+@pytest.mark.parametrize(("intended", "passes"), [
     ("if start != index:\n", True),  # bound below the nested function, read when it runs
     ("if start != indexes:\n", False),
 ])
