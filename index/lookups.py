@@ -178,24 +178,24 @@ class SymbolLookup:
     def methods_of_subclasses(self, class_qualname: str, limit: int = 200) -> set[str]:
         """Methods (and properties) the repository's subclasses of a class define, directly or
         further down: a base class may call hooks only its subclasses define (cachetools'
-        `_TimedCache` calls `self.expire()`). At most `limit` subclasses are read."""
-        found: set[str] = set()
-        seen = {class_qualname}
-        pending = [class_qualname]
-        while pending and len(seen) <= limit:
-            parent = pending.pop()
-            short = parent.rsplit(".", 1)[-1]
-            for cls in self.store.symbols_where("s.kind = 'class' AND s.bases LIKE ?",
-                                                (f"%{short}%",)):
-                if cls.qualname in seen or not any(
-                        _base_name(base) == short for base in cls.bases) or parent not in {
-                        ancestor.qualname for ancestor in self.mro(cls.qualname)}:
-                    continue
-                seen.add(cls.qualname)
-                pending.append(cls.qualname)
-                found.update(member.name for member in self.store.symbols_where(
-                    "s.parent = ? AND s.kind IN ('method', 'property')", (cls.qualname,)))
-        return found
+        `_TimedCache` calls `self.expire()`). Subclasses are found by the base's name as
+        written (a namesake's subclasses only add names); at most `limit` of them."""
+        by_base: dict[str, list[tuple[str, str]]] = {}
+        for qualname, name, bases in self.store.class_bases():
+            for base in bases:
+                by_base.setdefault(_base_name(base), []).append((qualname, name))
+        subclasses: set[str] = set()
+        pending = [class_qualname.rsplit(".", 1)[-1]]
+        searched: set[str] = set()
+        while pending and len(subclasses) < limit:
+            short = pending.pop()
+            searched.add(short)
+            for qualname, name in by_base.get(short, []):
+                if qualname != class_qualname:
+                    subclasses.add(qualname)
+                    if name not in searched:
+                        pending.append(name)
+        return self.store.member_names_of(sorted(subclasses), ("method", "property"))
 
     def member(self, class_qualname: str, name: str) -> Symbol | None:
         for cls in self.mro(class_qualname):

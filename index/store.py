@@ -288,6 +288,24 @@ class IndexStore:
             f"WHERE {clause}", params)
         return [_row_symbol(row) for row in rows]
 
+    def class_bases(self) -> list[tuple[str, str, list[str]]]:
+        """(qualname, name, bases as written) of every class that names a base."""
+        return [(row[0], row[1], json.loads(row[2])) for row in self.query(
+            "SELECT qualname, name, bases FROM symbols WHERE kind = 'class' "
+            "AND bases IS NOT NULL")]
+
+    def member_names_of(self, classes: list[str], kinds: tuple[str, ...]) -> set[str]:
+        """Names of the members of those kinds that the classes (qualnames) define."""
+        names: set[str] = set()
+        kind_marks = ",".join("?" * len(kinds))
+        for start in range(0, len(classes), 500):
+            batch = classes[start:start + 500]
+            marks = ",".join("?" * len(batch))
+            names.update(row[0] for row in self.query(
+                f"SELECT DISTINCT name FROM symbols WHERE parent IN ({marks}) "
+                f"AND kind IN ({kind_marks})", (*batch, *kinds)))
+        return names
+
     def module_info(self, module: str) -> tuple[list[str] | None, list[str]] | None:
         rows = self.query("SELECT exports, star_imports FROM files WHERE module=? "
                           "ORDER BY path LIKE '%.pyi' DESC LIMIT 1", (module,))
