@@ -109,10 +109,10 @@ def set_on_variables(root: Node, variables: set[str]) -> set[str]:
             args = list(named_children(arguments)) if arguments is not None else []
             if function == "setattr" and len(args) >= 2:
                 found.add(text(args[0]))
-            for target in variables:
-                if function in (f"{target}.__dict__.update", f"vars({target}).update",
-                                f"{target}.__dict__.setdefault"):
-                    found.add(target)
+            elif function.endswith((".__dict__.update", ".__dict__.setdefault")):
+                found.add(function.rsplit(".", 2)[0])
+            elif function.startswith("vars(") and function.endswith(").update"):
+                found.add(function[len("vars("):-len(").update")].strip())
         elif node.type == "assignment":
             left = node.child_by_field_name("left")
             if left is not None and left.type == "subscript":
