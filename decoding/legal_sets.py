@@ -40,6 +40,9 @@ CLASS_ATTRIBUTES: frozenset[str] = frozenset(dir(type)) - {"mro"} | {"mro"}
 _STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]*\*", re.MULTILINE)
 # A module whose namespace is written through a mapping or executed code (names no parser
 # sees): `globals()["name"] = ...`, `globals().update(...)`, `exec(...)`.
+# a line that so far only names assignment targets (`a = b.c = `): what comes next may be a
+# new target, if `=` follows it
+_CHAINED_ASSIGNMENT = re.compile(r"[ \t]*(?:[A-Za-z_][\w.]*[ \t]*=[ \t]*)+")
 _DYNAMIC_GLOBALS = re.compile(r"\bglobals\(\)\s*(?:\[|\.(?:update|setdefault)\b)|\bexec\(")
 MODULE_ATTRIBUTES: frozenset[str] = frozenset(
     {"__name__", "__file__", "__doc__", "__path__", "__all__", "__spec__", "__dict__"})
@@ -75,6 +78,10 @@ class LegalSet:
     keyword_params: frozenset[str] | None = None  # argument positions: legal `name=`
     allows_expression: bool = False  # a non-identifier start (literal, bracket) is fine too
     prior: dict[str, float] = field(default_factory=dict)  # log-space ranking bonuses
+    # a name outside `names` may be written where `=` follows it (a chained assignment)
+    new_names_assigned: bool = False
+    # ... and the line's last target is such a name: `=` may not come next (`y ==` reads it)
+    after_new_target: bool = False
 
     def preferred(self) -> dict[str, str]:
         """Deprecated name -> its replacement, where the replacement is itself legal."""
@@ -172,7 +179,11 @@ class LegalSetProvider:
             self.module, public_only=False, respect_all=False)]
         scope = names_in_scope(text, line, position.column, later, self._names_bound_around)
         visible = frozenset(name.name for name in scope) | starred | KEYWORDS | STRING_PREFIXES
-        return LegalSet(visible, "scope", allows_expression=True)
+        line_text = text[text.rfind("\n") + 1:]
+        chained = _CHAINED_ASSIGNMENT.fullmatch(line_text) is not None
+        targets = re.findall(r"([A-Za-z_]\w*)[\w.]*[ \t]*=", line_text) if chained else []
+        return LegalSet(visible, "scope", allows_expression=True, new_names_assigned=chained,
+                        after_new_target=len(targets) > 1 and targets[-1] not in visible)
 
     def _subclass_hooks(self, class_qualname: str) -> frozenset[str]:
         """What `self.` may call in a base class: methods its subclasses define (pyright

@@ -197,7 +197,8 @@ class Monitor:
             return None
         names = self._legal_names(legal)
         partial = position.partial
-        if partial and not names.has_prefix(partial) and not names.is_complete(partial):
+        if partial and not names.has_prefix(partial) and not names.is_complete(partial) \
+                and not legal.new_names_assigned:
             self.stats.free_steps += 1  # the user's own text already left the legal set
             return None
         planned = self._planned_tokens(position, line_number, partial)
@@ -209,6 +210,11 @@ class Monitor:
                                  allow_empty=legal.allows_expression and not partial)
         if legal.allows_expression and not partial:
             allowed = np.union1d(allowed, self.vocabulary.digit_start).astype(np.int32)
+        if legal.new_names_assigned:  # `x = y = 0`: a new name, if `=` follows it
+            allowed = np.union1d(allowed, self.vocabulary.new_name_then_equals(
+                partial, position.column > 0 and not partial)).astype(np.int32)
+            if legal.after_new_target and not partial:  # not `y =` + `=`: `y ==` reads y
+                allowed = np.setdiff1d(allowed, self.vocabulary.equals_start).astype(np.int32)
         if planned is ENDS_HERE:
             ending = allowed[~self.vocabulary.continues_name[allowed]]
             allowed = ending if ending.size else allowed

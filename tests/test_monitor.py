@@ -129,6 +129,21 @@ def test_a_name_written_with_the_space_before_it_is_checked(
     assert (teacher.run(monitor, intended) == intended) is passes
 
 
+@pytest.mark.parametrize(("intended", "passes"), [
+    ("first = last = None\n", True),  # a chained assignment's new targets
+    ("first = cart.items = last = 0\n", True),
+    ("first = last + 1\n", False),  # a new name that is read, not assigned
+    ("first = last == 1\n", False),
+    ("first = cart\n", True),
+    ("first = carts\n", False),
+])
+def test_a_chained_assignment_may_name_new_targets(
+        completer: Completer, shop_root: Path, teacher: Teacher, intended: str,
+        passes: bool) -> None:
+    monitor = monitor_at(completer, shop_root, body_prefix(shop_root))
+    assert (teacher.run(monitor, intended) == intended) is passes
+
+
 @pytest.mark.parametrize(("intended", "legal_prefix"), [
     ("cart.bogus_method()", "cart."),
     ("cart.total_price", "cart.total"),  # a real name is a prefix; the invented tail is not
