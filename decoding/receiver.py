@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
+from index.dynamic_attributes import first_parameter
 from index.lookups import SymbolLookup
 from index.models import DYNAMIC_ATTRIBUTES, Symbol, SymbolKind
 from index.parsing import class_path, named_children, parse, text, with_placeholder_line
@@ -108,6 +109,9 @@ class ReceiverResolver:
                 receiver = self._class_receiver(qualname, kind)
                 receiver.enclosing = True
                 return receiver
+        if scope is not None and name not in ("self", "cls") \
+                and self._rewrapped_by_metaclass(module, scope, name):
+            return Receiver("unknown", dynamic=True)
         if scope is not None:
             annotation, value = _local_binding(scope, name, offset)
             if annotation:
@@ -128,6 +132,18 @@ class ReceiverResolver:
             target = self._import_target(module, name)
             return self._module_receiver(target) if target else Receiver("unknown")
         return self._from_symbol(symbol)
+
+    def _rewrapped_by_metaclass(self, module: str, function: Node, name: str) -> bool:
+        """`name` is the first parameter of an undecorated method not calling it `self`, in
+        a class made by a metaclass: such a metaclass may rewrap the method (pygments'
+        `def analyse_text(text)` becomes a staticmethod), so the parameter may be anything."""
+        if first_parameter(function) != name or function.parent is None \
+                or function.parent.type == "decorated_definition":
+            return False
+        owner = _enclosing_class(function)
+        return owner is not None and any(
+            ancestor.metaclasses
+            for ancestor in self.lookup.mro(f"{module}.{class_path(owner)}"))
 
     def _import_target(self, module: str, name: str) -> str | None:
         for symbol in self.lookup.by_qualname(f"{module}.{name}"):

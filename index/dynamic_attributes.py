@@ -81,11 +81,11 @@ def set_on_classes(root: Node, module: str, classes: set[str]) -> list[SetAttrib
         owner = _enclosing(function, "class_definition") if function is not None else None
         qualname: str | None = None
         if target in _OWN_CLASS and owner is not None and function is not None \
-                and _first_parameter(function) == ("cls" if target == "cls" else "self"):
+                and first_parameter(function) == ("cls" if target == "cls" else "self"):
             qualname = f"{module}.{class_path(owner)}"
         elif f"{module}.{target}" in classes:
             qualname = f"{module}.{target}"
-        elif function is not None and owner is None and target == _first_parameter(function):
+        elif function is not None and owner is None and target == first_parameter(function):
             decorators.setdefault(text(function.child_by_field_name("name")), []).append(
                 (name, call))
         if qualname in classes:
@@ -190,7 +190,8 @@ def _enclosing(node: Node | None, kind: str) -> Node | None:
     return None
 
 
-def _first_parameter(function: Node) -> str:
+def first_parameter(function: Node) -> str:
+    """The name of a function's first parameter ("" where it has none)."""
     parameters = function.child_by_field_name("parameters")
     first = next(named_children(parameters), None) if parameters is not None else None
     if first is None:

@@ -829,6 +829,22 @@ def test_attributes_set_by_setattr(completer: Completer, shop_root: Path, body: 
         assert "verbose" not in legal.names
 
 
+@pytest.mark.parametrize(("head", "free"), [
+    ("class Lexer(metaclass=Meta):\n    def analyse_text(text):\n        return text.", True),
+    ("class Lexer(metaclass=Meta):\n    @staticmethod\n    def analyse(text: str):\n"
+     "        return text.", False),  # an undecorated first parameter only
+    ("class Plain:\n    total = 0\n\n    def method(this):\n        return this.", False),
+])
+def test_a_method_parameter_a_metaclass_may_rewrap_is_free(
+        completer: Completer, shop_root: Path, head: str, free: bool) -> None:
+    """pygments' LexerMeta turns `def analyse_text(text)` into a staticmethod: `text` is
+    the text, not an instance, though pyright types it as one."""
+    source = "class Meta(type):\n    pass\n\n\n" + head
+    legal = legal_set_when(lambda legal: (legal is None) == free, completer, shop_root,
+                           "shop/lexers.py", source)
+    assert (legal is None) == free
+
+
 @pytest.mark.parametrize(("intended", "passes"), [
     ('total()}")\n', True),
     ('grand_total}")\n', False),
