@@ -19,12 +19,13 @@ from typing import Protocol
 
 from decoding.call_signatures import keyword_names, pyright_may_know
 from decoding.member_rules import (
+    INITIALIZERS,
     class_access_prior,
     hasattr_guarded,
     is_super,
-    may_define_attribute,
     overridden_bonus,
     read_in_class,
+    statement_function,
 )
 from decoding.positions import KEYWORDS, STRING_PREFIXES, IdentifierPosition
 from decoding.pyright_deprecations import MemberFacts
@@ -78,10 +79,9 @@ class LegalSet:
     keyword_params: frozenset[str] | None = None  # argument positions: legal `name=`
     allows_expression: bool = False  # a non-identifier start (literal, bracket) is fine too
     prior: dict[str, float] = field(default_factory=dict)  # log-space ranking bonuses
-    # a name outside `names` may be written where `=` follows it (a chained assignment)
+    # a name outside `names` may be written where `=` follows it (a chained assignment's
+    # next target, a new attribute); see Monitor._new_targets
     new_names_assigned: bool = False
-    # ... and the line's last target is such a name: `=` may not come next (`y ==` reads it)
-    after_new_target: bool = False
 
     def preferred(self) -> dict[str, str]:
         """Deprecated name -> its replacement, where the replacement is itself legal."""
@@ -179,11 +179,8 @@ class LegalSetProvider:
             self.module, public_only=False, respect_all=False)]
         scope = names_in_scope(text, line, position.column, later, self._names_bound_around)
         visible = frozenset(name.name for name in scope) | starred | KEYWORDS | STRING_PREFIXES
-        line_text = text[text.rfind("\n") + 1:]
-        chained = _CHAINED_ASSIGNMENT.fullmatch(line_text) is not None
-        targets = re.findall(r"([A-Za-z_]\w*)[\w.]*[ \t]*=", line_text) if chained else []
-        return LegalSet(visible, "scope", allows_expression=True, new_names_assigned=chained,
-                        after_new_target=len(targets) > 1 and targets[-1] not in visible)
+        chained = _CHAINED_ASSIGNMENT.fullmatch(text[text.rfind("\n") + 1:]) is not None
+        return LegalSet(visible, "scope", allows_expression=True, new_names_assigned=chained)
 
     def _subclass_hooks(self, class_qualname: str) -> frozenset[str]:
         """What `self.` may call in a base class: methods its subclasses define (pyright
@@ -206,9 +203,10 @@ class LegalSetProvider:
         if self.attribute_errors_caught:
             return None
         receiver = self.resolver.resolve(self.module, text, line, column)
-        if may_define_attribute(position.receiver, text) and not (
-                receiver is not None and receiver.enclosing
-                and self.lookup.slotted(receiver.qualname)):
+        starting = statement_function(position.receiver, text)
+        slotted = receiver is not None and receiver.enclosing \
+            and self.lookup.slotted(receiver.qualname)
+        if starting in INITIALIZERS and not slotted:
             return None  # a new attribute, unless `__slots__` lists every one there can be
         if receiver is not None and receiver.dynamic:
             return None  # any name may have been set on it (pyright does not know either)
@@ -232,6 +230,9 @@ class LegalSetProvider:
                     return None  # pyright could not read the bases either: they are Unknown
                 # what only the index reads, e.g. `setattr(Cls, "name", value)`
                 legal = replace(legal, names=legal.names | own)
+        if legal is not None and starting is not None and not slotted:
+            # any method may create an attribute: a new name, if `=` follows it
+            legal = replace(legal, new_names_assigned=True)
         if legal is not None and receiver is not None and receiver.enclosing:
             hooks = self._subclass_hooks(receiver.qualname) - legal.names
             legal = replace(legal, names=legal.names | hooks) if hooks else legal

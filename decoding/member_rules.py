@@ -53,16 +53,16 @@ def overridden_bonus(text: str, names: frozenset[str]) -> dict[str, float]:
     return {name: OVERRIDDEN_BONUS} if name is not None and name in names else {}
 
 
-def may_define_attribute(receiver: str | None, text: str) -> bool:
-    """`self.` starting a statement in an initializer may be assigning a new attribute,
-    which no static analysis knows yet: such a position is left free. A line continuing an
-    expression (`colors = (` / `self.`) only reads one."""
+def statement_function(receiver: str | None, text: str) -> str | None:
+    """The name of the function in which `self.`/`cls.` (`text`'s last line) starts a
+    statement, where it may begin a new attribute's assignment; None elsewhere."""
     if receiver not in ("self", "cls") or text.rsplit("\n", 1)[-1].strip() != f"{receiver}.":
-        return False
+        return None
     lines = text.split("\n")
     found = _enclosing_def(lines)
-    return found is not None and found[1] in INITIALIZERS \
-        and _starts_a_statement(lines[found[0]:])
+    if found is None or not _starts_a_statement(lines[found[0]:]):
+        return None
+    return found[1]
 
 
 def _starts_a_statement(lines: list[str]) -> bool:

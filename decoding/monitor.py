@@ -10,6 +10,7 @@ legal set is unknown stay unconstrained.
 from __future__ import annotations
 
 import codecs
+import re
 import threading
 import time
 
@@ -37,6 +38,7 @@ from decoding.vocab_trie import LegalNames, TokenMask, allowed_tokens
 CANONICAL_BONUS = 1.0
 MAX_RANKED_NAMES = 400
 RESCORED_KINDS = frozenset({"member", "from_name"})
+_LAST_TARGET = re.compile(r"([A-Za-z_]\w*)[ \t]*=[ \t]*$")  # `self.cache =`: `cache`
 MAX_RESCORES_PER_GENERATION = 3
 ENDS_HERE = np.empty(0, dtype=np.int32)  # plan marker: the chosen name is complete
 # positions a space opens after a word (`return `, `import `, `from x import `)
@@ -76,6 +78,8 @@ class Monitor:
         self._firsts: dict[tuple[int, str], np.ndarray] = {}
         self._prefetching: threading.Thread | None = None
         self._plan: NamePlan | None = None
+        self._line = ""  # the line being written, up to the current step
+        self._new_targets: set[tuple[int, str]] = set()  # (line, a new name's written part)
 
     @property
     def constrained_steps(self) -> int:
@@ -114,7 +118,7 @@ class Monitor:
             self._seen_tokens += 1
         text = self.prefix + self._generated
         line_start = text.rfind("\n") + 1
-        line = text[line_start:]
+        line = self._line = text[line_start:]
         if self._dot_pending:
             self._dot_pending = False
             return self._before_dot(text, line_start, line, logits)
@@ -155,6 +159,8 @@ class Monitor:
             self.stats.free_steps += 1
             return None
         allowed = self._dot_firsts(legal, position.partial)
+        if legal.new_names_assigned and not position.partial:  # `.` then a new attribute
+            allowed = np.union1d(allowed, self.vocabulary.dot).astype(np.int32)
         allowed = allowed[np.isfinite(logits[allowed])]
         if allowed.size == 0:
             self.stats.dead_ends += 1
@@ -210,11 +216,8 @@ class Monitor:
                                  allow_empty=legal.allows_expression and not partial)
         if legal.allows_expression and not partial:
             allowed = np.union1d(allowed, self.vocabulary.digit_start).astype(np.int32)
-        if legal.new_names_assigned:  # `x = y = 0`: a new name, if `=` follows it
-            allowed = np.union1d(allowed, self.vocabulary.new_name_then_equals(
-                partial, position.column > 0 and not partial)).astype(np.int32)
-            if legal.after_new_target and not partial:  # not `y =` + `=`: `y ==` reads y
-                allowed = np.setdiff1d(allowed, self.vocabulary.equals_start).astype(np.int32)
+        if legal.new_names_assigned:
+            allowed = self._with_new_targets(position, line_number, names, allowed)
         if planned is ENDS_HERE:
             ending = allowed[~self.vocabulary.continues_name[allowed]]
             allowed = ending if ending.size else allowed
@@ -239,6 +242,24 @@ class Monitor:
         self._rank(position, legal, partial, logits)
         self._prefer_replacements(legal, partial, logits)
         return logits
+
+    def _with_new_targets(self, position: IdentifierPosition, line_number: int,
+                          names: LegalNames, allowed: np.ndarray) -> np.ndarray:
+        """Where an assignment may create a name (`x = y = 0`, `self.cache = {}` in a
+        method), a name outside the legal set may be spelled too, and ended only by `=`.
+        Such names are remembered per line: right after `y =` an `=` token would turn the
+        assignment into `y ==`, a read of the new name."""
+        partial = position.partial
+        if partial and not names.has_prefix(partial) and not names.is_complete(partial):
+            self._new_targets.add((line_number, partial))
+        allowed = np.union1d(allowed, self.vocabulary.new_name_then_equals(
+            partial, position.column > 0 and not partial)).astype(np.int32)
+        target = _LAST_TARGET.search(self._line)
+        if not partial and target is not None and any(
+                line == line_number and target.group(1).startswith(written)
+                for line, written in self._new_targets):
+            allowed = np.setdiff1d(allowed, self.vocabulary.equals_start).astype(np.int32)
+        return allowed
 
     def _follow(self, plan: NamePlan | None, logits: np.ndarray) -> np.ndarray:
         """Allow only the first token of the chosen name (the plan does the rest)."""

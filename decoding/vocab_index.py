@@ -24,6 +24,8 @@ class VocabularyIndex:
         self._named_equals: list[tuple[int, str, bool]] = []  # (token, name part, spaced)
         digit_start, dot_ident, space_ident, equals, enders = [], [], [], [], []
         ident_only, space_ident_only, equals_start = [], [], []
+        self.dot = np.array([token for token, piece in enumerate(pieces)
+                             if piece == b"." and token not in special_ids][:1], dtype=np.int32)
         for token_id, piece in enumerate(pieces):
             if token_id in special_ids or not piece:
                 continue

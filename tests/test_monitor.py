@@ -668,6 +668,51 @@ def test_self_continuing_an_expression_in_an_initializer_only_reads(
         completer.registry.get(shop_root).close_buffer("shop/points.py")
 
 
+@pytest.mark.parametrize(("intended", "passes"), [
+    ("self.cache = {}\n", True),  # any method may create an attribute
+    ("self.cache == {}\n", False),
+    ("self.cache.clear()\n", False),  # a new name that is read
+    ("self.x = 0\n", True),
+    ("self.x += 1\n", True),
+])
+def test_a_method_may_assign_a_new_attribute(completer: Completer, shop_root: Path,
+                                             teacher: Teacher, intended: str,
+                                             passes: bool) -> None:
+    text = ("class Point:\n    def __init__(self, x):\n        self.x = x\n\n"
+            "    def move(self):\n        ")
+    monitor = monitor_at(completer, shop_root, text, "shop/points.py")
+    try:
+        assert (teacher.run(monitor, intended) == intended) is passes
+    finally:
+        completer.registry.get(shop_root).close_buffer("shop/points.py")
+
+
+@pytest.mark.parametrize(("intended", "passes"), [
+    (".cache = {}\n", True),
+    (".cache.clear()\n", False),
+])
+def test_a_new_attribute_after_a_healed_dot(completer: Completer, shop_root: Path,
+                                            teacher: Teacher, intended: str,
+                                            passes: bool) -> None:
+    """The prompt ends `self` (healing took the dot): the dot alone may come first, then a
+    new attribute's name, as long as `=` follows it."""
+    rel = "shop/points.py"
+    head = ("class Point:\n    def __init__(self, x):\n        self._x = x\n\n"
+            "    def move(self):\n        self")
+    index = completer.registry.get(shop_root)
+    index.set_buffer(rel, head + ".")
+    module, _ = module_name(index.root, rel)
+    lines = head.split("\n")
+    request = CompletionRequest(shop_root, rel, head + ".", len(lines) - 1,
+                                len(lines[-1]) + 1, "grounded")
+    monitor = completer.build_monitor(index, module, request, head, type_blind=False,
+                                      rescore=False, healed=".")
+    try:
+        assert (teacher.run(monitor, intended) == intended) is passes
+    finally:
+        index.close_buffer(rel)
+
+
 @pytest.mark.parametrize(("head", "defines"), [
     ("        x = (\n            self.", False),
     ("        x = 1 + \\\n            self.", False),
@@ -676,11 +721,11 @@ def test_self_continuing_an_expression_in_an_initializer_only_reads(
 ])
 def test_self_may_define_an_attribute_only_where_a_statement_starts(head: str,
                                                                     defines: bool) -> None:
-    from decoding.member_rules import may_define_attribute
+    from decoding.member_rules import statement_function
 
     text = "class A:\n    def __init__(self, a=(1,\n                 2)):\n" + (
         head or "        self.")
-    assert may_define_attribute("self", text) is defines
+    assert (statement_function("self", text) == "__init__") is defines
 
 
 def test_a_slotted_class_on_an_unslotted_base_takes_new_attributes(
