@@ -13,8 +13,8 @@ index, real pyright, but no model inference (decoding.forcing). Prints per repos
   position and legal-set source that stopped it), and lines steered from a deprecated API;
 - identifier positions met on those lines, by the source that answered their legal set
   (index, pyright, scope) or `free` where the monitor left them unconstrained;
-- member accesses where an invented member (the real one with `Zq` added) is stopped: how
-  much of real code the monitor actually guards.
+- member accesses where an invented member (the real one with `Zq` added, the rest of the
+  line kept) is stopped: how much of real code the monitor actually guards.
 """
 
 from __future__ import annotations
@@ -188,7 +188,10 @@ def score_repo(repo: str, root: Path, completer: Completer, decoder: ForcedDecod
         if run.passed and site.member_column is not None:
             at = site.member_column - site.indent
             name = IDENTIFIER.match(written, at)
-            invented = written[:at] + (name.group() if name else "") + INVENTED_SUFFIX
+            # the rest of the line stays: a new name is legal where it is assigned
+            # (`self.cache = {}` in a method), not where it is read or called
+            end = name.end() if name else at
+            invented = written[:at] + written[at:end] + INVENTED_SUFFIX + written[end:]
             probe = _monitor(completer, index, site.path, prefix, suffix)
             score.members += 1
             if decoder.run(probe.monitor.logits_hook, invented).passed:
