@@ -39,11 +39,11 @@ log = logging.getLogger(__name__)
 OBJECT_ATTRIBUTES: frozenset[str] = frozenset(dir(object)) | {"__dict__", "__module__"}
 CLASS_ATTRIBUTES: frozenset[str] = frozenset(dir(type)) - {"mro"} | {"mro"}
 _STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]*\*", re.MULTILINE)
+# A line that so far only names assignment targets (`a = b.c = `): what comes next may be a
+# new target, if `=` follows it.
+_CHAINED_ASSIGNMENT = re.compile(r"[ \t]*(?:[A-Za-z_][\w.]*[ \t]*=[ \t]*)+")
 # A module whose namespace is written through a mapping or executed code (names no parser
 # sees): `globals()["name"] = ...`, `globals().update(...)`, `exec(...)`.
-# a line that so far only names assignment targets (`a = b.c = `): what comes next may be a
-# new target, if `=` follows it
-_CHAINED_ASSIGNMENT = re.compile(r"[ \t]*(?:[A-Za-z_][\w.]*[ \t]*=[ \t]*)+")
 _DYNAMIC_GLOBALS = re.compile(r"\bglobals\(\)\s*(?:\[|\.(?:update|setdefault)\b)|\bexec\(")
 MODULE_ATTRIBUTES: frozenset[str] = frozenset(
     {"__name__", "__file__", "__doc__", "__path__", "__all__", "__spec__", "__dict__"})

@@ -78,7 +78,6 @@ class Monitor:
         self._firsts: dict[tuple[int, str], np.ndarray] = {}
         self._prefetching: threading.Thread | None = None
         self._plan: NamePlan | None = None
-        self._line = ""  # the line being written, up to the current step
         self._new_targets: set[tuple[int, str]] = set()  # (line, a new name's written part)
 
     @property
@@ -118,7 +117,7 @@ class Monitor:
             self._seen_tokens += 1
         text = self.prefix + self._generated
         line_start = text.rfind("\n") + 1
-        line = self._line = text[line_start:]
+        line = text[line_start:]
         if self._dot_pending:
             self._dot_pending = False
             return self._before_dot(text, line_start, line, logits)
@@ -134,7 +133,7 @@ class Monitor:
         if legal is None:
             self.stats.free_steps += 1
             return None
-        return self._constrain(position, line_number, legal, logits)
+        return self._constrain(position, line_number, line, legal, logits)
 
     def _guard_keywords(self, partial: str, legal: LegalSet, logits: np.ndarray) -> None:
         """At an argument any expression may come, names included that are bound only later
@@ -196,15 +195,16 @@ class Monitor:
         finally:
             self.stats.analysis_seconds += time.perf_counter() - started
 
-    def _constrain(self, position: IdentifierPosition, line_number: int, legal: LegalSet,
-                   logits: np.ndarray) -> np.ndarray | None:
+    def _constrain(self, position: IdentifierPosition, line_number: int, line: str,
+                   legal: LegalSet, logits: np.ndarray) -> np.ndarray | None:
         if position.kind == "argument":
             self._guard_keywords(position.partial, legal, logits)  # edits in place
             return None
         names = self._legal_names(legal)
         partial = position.partial
-        if partial and not names.has_prefix(partial) and not names.is_complete(partial) \
-                and not legal.new_names_assigned:
+        outside = bool(partial) and not names.has_prefix(partial) \
+            and not names.is_complete(partial)
+        if outside and not legal.new_names_assigned:
             self.stats.free_steps += 1  # the user's own text already left the legal set
             return None
         planned = self._planned_tokens(position, line_number, partial)
@@ -217,7 +217,7 @@ class Monitor:
         if legal.allows_expression and not partial:
             allowed = np.union1d(allowed, self.vocabulary.digit_start).astype(np.int32)
         if legal.new_names_assigned:
-            allowed = self._with_new_targets(position, line_number, names, allowed)
+            allowed = self._with_new_targets(position, line_number, line, outside, allowed)
         if planned is ENDS_HERE:
             ending = allowed[~self.vocabulary.continues_name[allowed]]
             allowed = ending if ending.size else allowed
@@ -243,18 +243,19 @@ class Monitor:
         self._prefer_replacements(legal, partial, logits)
         return logits
 
-    def _with_new_targets(self, position: IdentifierPosition, line_number: int,
-                          names: LegalNames, allowed: np.ndarray) -> np.ndarray:
+    def _with_new_targets(self, position: IdentifierPosition, line_number: int, line: str,
+                          outside: bool, allowed: np.ndarray) -> np.ndarray:
         """Where an assignment may create a name (`x = y = 0`, `self.cache = {}` in a
         method), a name outside the legal set may be spelled too, and ended only by `=`.
-        Such names are remembered per line: right after `y =` an `=` token would turn the
-        assignment into `y ==`, a read of the new name."""
+        Such names (`outside`: the partial name leaves the legal set) are remembered per
+        line: right after `y =` an `=` token would turn the assignment into `y ==`, a read
+        of the new name."""
         partial = position.partial
-        if partial and not names.has_prefix(partial) and not names.is_complete(partial):
+        if outside:
             self._new_targets.add((line_number, partial))
         allowed = np.union1d(allowed, self.vocabulary.new_name_then_equals(
             partial, position.column > 0 and not partial)).astype(np.int32)
-        target = _LAST_TARGET.search(self._line)
+        target = _LAST_TARGET.search(line)
         if not partial and target is not None and any(
                 line == line_number and target.group(1).startswith(written)
                 for line, written in self._new_targets):

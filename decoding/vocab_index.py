@@ -23,9 +23,7 @@ class VocabularyIndex:
         self._spellings: dict[str, tuple[tuple[int, str], ...]] = {}
         self._named_equals: list[tuple[int, str, bool]] = []  # (token, name part, spaced)
         digit_start, dot_ident, space_ident, equals, enders = [], [], [], [], []
-        ident_only, space_ident_only, equals_start = [], [], []
-        self.dot = np.array([token for token, piece in enumerate(pieces)
-                             if piece == b"." and token not in special_ids][:1], dtype=np.int32)
+        ident_only, space_ident_only, equals_start, dot = [], [], [], []
         for token_id, piece in enumerate(pieces):
             if token_id in special_ids or not piece:
                 continue
@@ -40,6 +38,8 @@ class VocabularyIndex:
             if spaced is not piece and spaced and chr(spaced[0]) in IDENT_CHARS \
                     and not spaced[:1].isdigit():
                 space_ident.append(token_id)
+            if piece == b"." and not dot:
+                dot.append(token_id)
             if all(chr(byte) in IDENT_CHARS for byte in spaced) and spaced:
                 (ident_only if spaced is piece else space_ident_only).append(token_id)
             if spaced.startswith(b"="):
@@ -58,36 +58,26 @@ class VocabularyIndex:
         self.name_enders = np.array(enders, dtype=np.int32)  # tokens that end an identifier
         self.continues_name = np.ones(len(pieces), dtype=bool)
         self.continues_name[self.name_enders] = False
-        self._new_name_tokens = self._assigned_name_tokens(pieces, ident_only,
-                                                           space_ident_only, equals)
-
-    def _assigned_name_tokens(self, pieces: list[bytes], ident_only: list[int],
-                              space_ident_only: list[int], equals: list[int]
-                              ) -> dict[tuple[bool, bool], np.ndarray]:
-        """(a name begun?, a leading space allowed?) -> the tokens that spell a new name and
-        may end it only with `=` (see new_name_then_equals)."""
+        self.dot = np.array(dot, dtype=np.int32)  # `.` alone (at most one token)
+        # a new name, then `=`: its first token (without / with a leading space), and a
+        # token going on from a name begun (see new_name_then_equals)
         starts = [token for token in ident_only if not pieces[token][:1].isdigit()]
+        starts += [token for token, name, spaced in self._named_equals
+                   if not spaced and not name[:1].isdigit()]
         spaced_starts = [token for token in space_ident_only
                          if not pieces[token].lstrip(b" ")[:1].isdigit()]
-        named = [(token, name) for token, name, spaced in self._named_equals if not spaced]
-        spaced_named = [(token, name) for token, name, spaced in self._named_equals if spaced]
-
-        def ids(*groups: list[int]) -> np.ndarray:
-            return np.unique(np.array([t for group in groups for t in group], dtype=np.int32))
-
-        fresh = [token for token, name in named if not name[:1].isdigit()]
-        fresh_spaced = [token for token, name in spaced_named if not name[:1].isdigit()]
-        return {
-            (False, False): ids(starts, fresh),
-            (False, True): ids(starts, fresh, spaced_starts, fresh_spaced),
-            (True, False): ids(ident_only, equals, [token for token, _ in named]),
-            (True, True): ids(ident_only, equals, [token for token, _ in named]),
-        }
+        spaced_starts += [token for token, name, spaced in self._named_equals
+                          if spaced and not name[:1].isdigit()]
+        self._new_name_starts = (_ids(starts), _ids(starts + spaced_starts))
+        self._new_name_continued = _ids(ident_only + equals + [
+            token for token, _, spaced in self._named_equals if not spaced])
 
     def new_name_then_equals(self, partial: str, allow_leading_space: bool) -> np.ndarray:
         """Tokens that go on spelling a name nobody has bound yet, or end it with `=` (not
         `==`): where the name can only be an assignment's target (`x = y = 0`)."""
-        return self._new_name_tokens[(bool(partial), allow_leading_space)]
+        if partial:
+            return self._new_name_continued
+        return self._new_name_starts[allow_leading_space]
 
     def keyword_equals_outside(self, partial: str, keywords: frozenset[str]) -> np.ndarray:
         """Tokens that would write `name=` after `partial` for a name not in `keywords`: an
@@ -108,3 +98,7 @@ class VocabularyIndex:
                 self._spellings.clear()
             self._spellings[name] = cached
         return cached
+
+
+def _ids(tokens: list[int]) -> np.ndarray:
+    return np.unique(np.array(tokens, dtype=np.int32))

@@ -298,9 +298,7 @@ class IndexStore:
         """Names of the members of those kinds that the classes (qualnames) define."""
         names: set[str] = set()
         kind_marks = ",".join("?" * len(kinds))
-        for start in range(0, len(classes), 500):
-            batch = classes[start:start + 500]
-            marks = ",".join("?" * len(batch))
+        for batch, marks in _in_batches(classes):
             names.update(row[0] for row in self.query(
                 f"SELECT DISTINCT name FROM symbols WHERE parent IN ({marks}) "
                 f"AND kind IN ({kind_marks})", (*batch, *kinds)))
@@ -316,11 +314,8 @@ class IndexStore:
 
     def attribute_use_counts(self, names: Iterable[str]) -> dict[str, int]:
         """How often each name is used as an attribute (`x.name`) across the repository."""
-        wanted = list(names)
         counts: dict[str, int] = {}
-        for start in range(0, len(wanted), 500):
-            batch = wanted[start:start + 500]
-            marks = ",".join("?" * len(batch))
+        for batch, marks in _in_batches(list(names)):
             for row in self.query(f"SELECT name, SUM(count) FROM attribute_uses "
                                   f"WHERE name IN ({marks}) GROUP BY name", batch):
                 counts[row[0]] = int(row[1])
@@ -397,3 +392,10 @@ def _row_symbol(row: sqlite3.Row) -> Symbol:
         annotation=row["annotation"], value=row["value"],
         bases=json.loads(row["bases"] or "[]"), decorators=json.loads(row["decorators"] or "[]"),
         doc=row["doc"], target=row["target"], deprecation=deprecation)
+
+
+def _in_batches(values: list[str], size: int = 500) -> Iterator[tuple[list[str], str]]:
+    """`values` in slices small enough for one SQL `IN (...)`, each with its placeholders."""
+    for start in range(0, len(values), size):
+        batch = values[start:start + size]
+        yield batch, ",".join("?" * len(batch))
