@@ -16,6 +16,9 @@ from index.models import Symbol, SymbolKind
 from index.parsing import parse, text, with_placeholder_line
 
 _ATTRIBUTE_ERROR = re.compile(r"\bAttributeError\b")
+# a line that so far holds only assignment targets, then a receiver's dot: `self.`,
+# `self.a, self.`, `x, self.`
+_TARGET_LIST_THEN = re.compile(r"[ \t]*(?:\*?[A-Za-z_][\w.]*[ \t]*,[ \t]*)*\*?(\w+)\.")
 _DEF_LINE = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)")
 INITIALIZERS = frozenset({"__init__", "__post_init__", "__new__", "__init_subclass__",
                           "__enter__", "__aenter__", "__setstate__", "setUp", "setup",
@@ -55,8 +58,10 @@ def overridden_bonus(text: str, names: frozenset[str]) -> dict[str, float]:
 
 def statement_function(receiver: str | None, text: str) -> str | None:
     """The name of the function in which `self.`/`cls.` (`text`'s last line) starts a
-    statement, where it may begin a new attribute's assignment; None elsewhere."""
-    if receiver not in ("self", "cls") or text.rsplit("\n", 1)[-1].strip() != f"{receiver}.":
+    statement, or goes on with its target list (`self.a, self.`), where it may begin a new
+    attribute's assignment; None elsewhere."""
+    targets = _TARGET_LIST_THEN.fullmatch(text.rsplit("\n", 1)[-1])
+    if receiver not in ("self", "cls") or targets is None or targets.group(1) != receiver:
         return None
     lines = text.split("\n")
     found = _enclosing_def(lines)

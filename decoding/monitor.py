@@ -246,7 +246,8 @@ class Monitor:
     def _with_new_targets(self, position: IdentifierPosition, line_number: int, line: str,
                           outside: bool, allowed: np.ndarray) -> np.ndarray:
         """Where an assignment may create a name (`x = y = 0`, `self.cache = {}` in a
-        method), a name outside the legal set may be spelled too, and ended only by `=`.
+        method), a name outside the legal set may be spelled too, and ended only by `=` (or,
+        for an attribute, by the `,` or `:` of a target list or an annotation).
         Such names (`outside`: the partial name leaves the legal set) are remembered per
         line: right after `y =` an `=` token would turn the assignment into `y ==`, a read
         of the new name."""
@@ -254,7 +255,8 @@ class Monitor:
         if outside:
             self._new_targets.add((line_number, partial))
         allowed = np.union1d(allowed, self.vocabulary.new_name_then_equals(
-            partial, position.column > 0 and not partial)).astype(np.int32)
+            partial, position.column > 0 and not partial,
+            attribute=position.kind == "member")).astype(np.int32)
         target = _LAST_TARGET.search(line)
         if not partial and target is not None and any(
                 line == line_number and target.group(1).startswith(written)

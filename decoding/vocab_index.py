@@ -24,6 +24,7 @@ class VocabularyIndex:
         self._named_equals: list[tuple[int, str, bool]] = []  # (token, name part, spaced)
         digit_start, dot_ident, space_ident, equals, enders = [], [], [], [], []
         ident_only, space_ident_only, equals_start, dot = [], [], [], []
+        comma_or_colon: list[int] = []
         for token_id, piece in enumerate(pieces):
             if token_id in special_ids or not piece:
                 continue
@@ -46,6 +47,8 @@ class VocabularyIndex:
                 equals_start.append(token_id)
             if spaced.startswith(b"=") and not spaced.startswith(b"=="):
                 equals.append(token_id)
+            if spaced[:1] in (b",", b":") and spaced[1:2] in (b"", b" "):
+                comma_or_colon.append(token_id)  # not `:=`, not a line break
             named = _NAME_THEN_EQUALS.match(piece)
             if named is not None:  # `key=`: a name's end and its `=` in one token
                 self._named_equals.append((token_id, named.group(1).decode(),
@@ -71,12 +74,17 @@ class VocabularyIndex:
         self._new_name_starts = (_ids(starts), _ids(starts + spaced_starts))
         self._new_name_continued = _ids(ident_only + equals + [
             token for token, _, spaced in self._named_equals if not spaced])
+        self._new_attribute_continued = _ids(
+            self._new_name_continued.tolist() + comma_or_colon)
 
-    def new_name_then_equals(self, partial: str, allow_leading_space: bool) -> np.ndarray:
+    def new_name_then_equals(self, partial: str, allow_leading_space: bool,
+                             attribute: bool = False) -> np.ndarray:
         """Tokens that go on spelling a name nobody has bound yet, or end it with `=` (not
-        `==`): where the name can only be an assignment's target (`x = y = 0`)."""
+        `==`): where the name can only be an assignment's target (`x = y = 0`). A new
+        `attribute` begun at a statement's start may also end with `,` (the next target of
+        `self.a, self.b = ...`) or `:` (an annotation, `self.a: int = 0`)."""
         if partial:
-            return self._new_name_continued
+            return self._new_attribute_continued if attribute else self._new_name_continued
         return self._new_name_starts[allow_leading_space]
 
     def keyword_equals_outside(self, partial: str, keywords: frozenset[str]) -> np.ndarray:

@@ -32,6 +32,9 @@ from index.parsing import docstring_of, named_children, parse, string_literal_va
 
 _CONTAINER_STATEMENTS = ("if_statement", "try_statement", "with_statement", "else_clause",
                          "elif_clause", "except_clause", "finally_clause", "block")
+# cheap byte tests before walking the tree for module-level objects given attributes at run
+# time (see set_on_variables)
+_RUN_TIME_ATTRIBUTE_MARKERS = (b"setattr", b"__dict__", b"vars(")
 _FIELD_DECORATORS = ("dataclass", "dataclasses.dataclass", "attr.s", "attrs.define", "define",
                      "attr.attrs", "attrs.frozen", "frozen", "attr.dataclass", "mutable")
 
@@ -66,7 +69,7 @@ def extract_module(source: bytes, path: str, module: str,
     if names and re.search(rf"\b(?:{names})\.\w+\s*=(?!=)".encode(), source):
         for found in assigned_on_classes(root, module, set(classes)):
             extractor.add_set_attribute(found)
-    if b"setattr" in source or b"__dict__" in source:
+    if any(marker in source for marker in _RUN_TIME_ATTRIBUTE_MARKERS):
         _mark_dynamic_variables(root, result.symbols, module)
     return result
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from index.models import Chunk, Deprecation, Parameter, ParamKind, Symbol, SymbolKind
 
-SCHEMA_VERSION = 15
+SCHEMA_VERSION = 16
 log = logging.getLogger(__name__)
 
 _SCHEMA = """

@@ -225,6 +225,9 @@ def test_module_level_objects_given_attributes_at_run_time_are_tagged() -> None:
     tagged = {symbol.name for symbol in extract_module(source, "m.py", "m").symbols
               if symbol.kind == SymbolKind.VARIABLE and DYNAMIC_ATTRIBUTES in symbol.decorators}
     assert tagged == {"codes", "state", "bag"}
+    only_vars = b"config = Settings()\nvars(config).update(loaded)\n"
+    assert {symbol.name for symbol in extract_module(only_vars, "m.py", "m").symbols
+            if DYNAMIC_ATTRIBUTES in symbol.decorators} == {"config"}
 
 
 def test_a_class_listing_its_slots_is_tagged() -> None:

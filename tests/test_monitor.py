@@ -234,6 +234,9 @@ def test_new_attribute_in_an_initializer_is_not_blocked(completer: Completer, sh
     try:
         monitor = monitor_at(completer, shop_root, prefix, rel="shop/models.py")
         assert teacher.run(monitor, "self.created_at = 0\n") == "self.created_at = 0\n"
+        pair = "self.created_at, self.updated_at = 0, 0\n"
+        assert teacher.run(monitor_at(completer, shop_root, prefix, rel="shop/models.py"),
+                           pair) == pair
         assert teacher.run(monitor_at(completer, shop_root, prefix, rel="shop/models.py"),
                            "self.items.append(owner)") == "self.items.append(owner)"
     finally:
@@ -667,6 +670,11 @@ def test_self_continuing_an_expression_in_an_initializer_only_reads(
     ("self.cache.clear()\n", False),  # a new name that is read
     ("self.x = 0\n", True),
     ("self.x += 1\n", True),
+    ("self.low, self.high = 0, 1\n", True),  # the targets of a tuple assignment
+    ("self.size: int = 0\n", True),  # an annotated assignment
+    ("self.low, self.high\n", False),  # reads of names nobody defined
+    ("self.low + 1\n", False),
+    ("self.x, self.high.clear()\n", False),
 ])
 def test_a_method_may_assign_a_new_attribute(completer: Completer, shop_root: Path,
                                              teacher: Teacher, intended: str,
@@ -707,6 +715,11 @@ def test_a_new_attribute_after_a_healed_dot(completer: Completer, shop_root: Pat
     ("        x = (\n            self.", False),
     ("        x = 1 + \\\n            self.", False),
     ("        x = 1\n        self.", True),
+    ("        self.a, self.", True),  # the next target of a tuple assignment
+    ("        a, *self.", True),
+    ("        return a, self.", False),
+    ("        f(a), self.", False),
+    ("        myself.", False),
     ("", True),
 ])
 def test_self_may_define_an_attribute_only_where_a_statement_starts(head: str,
