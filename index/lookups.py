@@ -17,6 +17,8 @@ class SymbolLookup:
         inherits from one of their classes (see `gets_attributes_set`)."""
         self.store = store
         self.installed = installed
+        # (store.class_generation, repository classes by the short name of a base they name)
+        self._subclasses: tuple[int, dict[str, list[tuple[str, str]]]] | None = None
 
     def by_qualname(self, qualname: str) -> list[Symbol]:
         return self.store.symbols_where("s.qualname = ? ORDER BY f.path LIKE '%.pyi' DESC",
@@ -180,10 +182,7 @@ class SymbolLookup:
         further down: a base class may call hooks only its subclasses define (cachetools'
         `_TimedCache` calls `self.expire()`). Subclasses are found by the base's name as
         written (a namesake's subclasses only add names); at most `limit` of them."""
-        by_base: dict[str, list[tuple[str, str]]] = {}
-        for qualname, name, bases in self.store.class_bases():
-            for base in bases:
-                by_base.setdefault(_base_name(base), []).append((qualname, name))
+        by_base = self._classes_by_base()
         subclasses: set[str] = set()
         pending = [class_qualname.rsplit(".", 1)[-1]]
         searched: set[str] = set()
@@ -196,6 +195,18 @@ class SymbolLookup:
                     if name not in searched:
                         pending.append(name)
         return self.store.member_names_of(sorted(subclasses), ("method", "property"))
+
+    def _classes_by_base(self) -> dict[str, list[tuple[str, str]]]:
+        """(qualname, name) of the repository's classes by the short name of each base they
+        name, read again only once a class or its bases have changed."""
+        generation = self.store.class_generation
+        if self._subclasses is None or self._subclasses[0] != generation:
+            by_base: dict[str, list[tuple[str, str]]] = {}
+            for qualname, name, bases in self.store.class_bases():
+                for base in bases:
+                    by_base.setdefault(_base_name(base), []).append((qualname, name))
+            self._subclasses = (generation, by_base)
+        return self._subclasses[1]
 
     def member(self, class_qualname: str, name: str) -> Symbol | None:
         for cls in self.mro(class_qualname):

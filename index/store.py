@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.models import Chunk, Deprecation, Parameter, ParamKind, Symbol, SymbolKind
+from index.models import Chunk, Deprecation, Symbol, SymbolKind
+from index.symbol_rows import row_symbol, symbol_row
 
 SCHEMA_VERSION = 16
 log = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ class IndexStore:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = self._open_or_rebuild()
         self.generation = 0  # bumps whenever chunks change, so caches can invalidate
+        self.class_generation = 0  # bumps when a class or the bases it names change
 
     def _open_or_rebuild(self) -> sqlite3.Connection:
         try:
@@ -250,6 +252,7 @@ class IndexStore:
                      symbols: list[Symbol], chunks: list[Chunk],
                      attribute_uses: dict[str, int] | None = None) -> None:
         with self.transaction() as conn:
+            classes_before = _classes_with_bases(conn, path)
             conn.execute("DELETE FROM files WHERE path=?", (path,))
             cursor = conn.execute(
                 "INSERT INTO files (path, module, kind, mtime_ns, size, content_hash, origin, "
@@ -263,7 +266,7 @@ class IndexStore:
                 "end_line, signature, params, returns, annotation, value, bases, decorators, "
                 "doc, target, dep_message, dep_version, dep_replacement, dep_source) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [_symbol_row(file_id, symbol) for symbol in symbols])
+                [symbol_row(file_id, symbol) for symbol in symbols])
             conn.executemany(
                 "INSERT INTO chunks (file_id, kind, title, text, start_line, end_line, "
                 "content_hash) VALUES (?,?,?,?,?,?,?)",
@@ -273,11 +276,15 @@ class IndexStore:
                              [(file_id, name, count)
                               for name, count in (attribute_uses or {}).items()])
         self.generation += 1
+        if classes_before != {(symbol.qualname, json.dumps(symbol.bases)) for symbol in symbols
+                              if symbol.kind == SymbolKind.CLASS and symbol.bases}:
+            self.class_generation += 1
 
     def remove_file(self, path: str) -> bool:
         with self.transaction() as conn:
             removed = conn.execute("DELETE FROM files WHERE path=?", (path,)).rowcount
         self.generation += 1
+        self.class_generation += 1
         return removed > 0
 
     # -- symbols ----------------------------------------------------------------------------
@@ -286,7 +293,7 @@ class IndexStore:
         rows = self.query(
             "SELECT s.*, f.path AS path FROM symbols s JOIN files f ON f.id = s.file_id "
             f"WHERE {clause}", params)
-        return [_row_symbol(row) for row in rows]
+        return [row_symbol(row) for row in rows]
 
     def class_bases(self) -> list[tuple[str, str, list[str]]]:
         """(qualname, name, bases as written) of every class that names a base."""
@@ -364,34 +371,11 @@ class IndexStore:
         }
 
 
-def _symbol_row(file_id: int | None, s: Symbol) -> tuple[object, ...]:
-    dep = s.deprecation
-    return (file_id, s.qualname, s.name, s.kind.value, s.module, s.parent, s.line, s.end_line,
-            s.signature,
-            json.dumps([[p.name, p.kind.value, p.annotation, p.default] for p in s.params])
-            if s.params else None,
-            s.returns, s.annotation, s.value,
-            json.dumps(s.bases) if s.bases else None,
-            json.dumps(s.decorators) if s.decorators else None,
-            s.doc, s.target,
-            dep.message if dep else None, dep.version if dep else None,
-            dep.replacement if dep else None, dep.source if dep else None)
-
-
-def _row_symbol(row: sqlite3.Row) -> Symbol:
-    deprecation = None
-    if row["dep_message"] is not None:
-        deprecation = Deprecation(row["dep_message"], row["dep_version"], row["dep_replacement"],
-                                  row["dep_source"] or "decorator")
-    params = [Parameter(name, ParamKind(kind), annotation, default)
-              for name, kind, annotation, default in json.loads(row["params"] or "[]")]
-    return Symbol(
-        qualname=row["qualname"], name=row["name"], kind=SymbolKind(row["kind"]),
-        module=row["module"], path=row["path"], line=row["line"], end_line=row["end_line"],
-        parent=row["parent"], signature=row["signature"], params=params, returns=row["returns"],
-        annotation=row["annotation"], value=row["value"],
-        bases=json.loads(row["bases"] or "[]"), decorators=json.loads(row["decorators"] or "[]"),
-        doc=row["doc"], target=row["target"], deprecation=deprecation)
+def _classes_with_bases(conn: sqlite3.Connection, path: str) -> set[tuple[str, str]]:
+    """(qualname, bases as stored) of the file's classes that name a base."""
+    return {(row[0], row[1]) for row in conn.execute(
+        "SELECT s.qualname, s.bases FROM symbols s JOIN files f ON f.id = s.file_id "
+        "WHERE f.path = ? AND s.kind = 'class' AND s.bases IS NOT NULL", (path,))}
 
 
 def _in_batches(values: list[str], size: int = 500) -> Iterator[tuple[list[str], str]]:

@@ -467,3 +467,21 @@ def test_third_party_deprecations_from_imports(shop: WorkspaceIndex) -> None:
     assert "typing_extensions" in shop.imported_top_level_modules()
     assert shop.scan_dependencies() > 0
     assert shop.store.counts()["external_deprecations"] > 0
+
+
+def test_subclass_methods_follow_edits_that_change_the_class_graph(
+        shop: WorkspaceIndex) -> None:
+    rel = "shop/hooks.py"
+    base = "class Timed:\n    pass\n\n\nclass TTL(Timed):\n    def expire(self):\n        pass\n"
+    shop.set_buffer(rel, base)
+    try:
+        assert shop.lookup.methods_of_subclasses("shop.hooks.Timed") == {"expire"}
+        classes_read = shop.store.class_generation
+        shop.set_buffer(rel, base + "        # a comment\n")  # the graph stays as it was
+        assert shop.store.class_generation == classes_read
+        shop.set_buffer(rel, base + "\n\nclass LRU(Timed):\n    def evict(self):\n        pass\n")
+        assert shop.lookup.methods_of_subclasses("shop.hooks.Timed") == {"expire", "evict"}
+        shop.set_buffer(rel, base.replace("TTL(Timed)", "TTL(object)"))
+        assert shop.lookup.methods_of_subclasses("shop.hooks.Timed") == set()
+    finally:
+        shop.close_buffer(rel)
