@@ -47,6 +47,10 @@ class SymbolLookup:
                 found = self.resolve(f"{star}.{last}", _depth + 1)
                 if found is not None:
                     return found
+            # `head` is the module, even where its package imports a namesake over it
+            # (dateutil's `from .isoparser import isoparser`): read as that class, the
+            # module's own names led back to the class's bases, endlessly
+            return None
         parent = self.resolve(head, _depth + 1)
         if parent is not None and parent.qualname != head:
             if parent.kind == SymbolKind.CLASS:

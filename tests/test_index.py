@@ -485,3 +485,19 @@ def test_subclass_methods_follow_edits_that_change_the_class_graph(
         assert shop.lookup.methods_of_subclasses("shop.hooks.Timed") == set()
     finally:
         shop.close_buffer(rel)
+
+
+def test_a_module_shadowed_by_a_namesake_its_package_imports(shop: WorkspaceIndex) -> None:
+    """`from .isoparser import isoparser` in the package: `pkg.isoparser` is the class at
+    run time, but names inside the module are still the module's (dateutil's layout)."""
+    shop.set_buffer("shop/dates/__init__.py", "from .isoparser import isoparser\n")
+    shop.set_buffer("shop/dates/isoparser.py",
+                    "class isoparser(object):\n    def parse(self):\n        pass\n")
+    try:
+        mro = shop.lookup.mro("shop.dates.isoparser.isoparser")
+        assert [cls.qualname for cls in mro] == ["shop.dates.isoparser.isoparser"]
+        assert "parse" in {m.name for m in shop.lookup.class_members(
+            "shop.dates.isoparser.isoparser")}
+    finally:
+        shop.close_buffer("shop/dates/isoparser.py")
+        shop.close_buffer("shop/dates/__init__.py")
