@@ -23,6 +23,7 @@ from decoding.member_rules import (
     class_access_prior,
     hasattr_guarded,
     is_super,
+    narrowed_above,
     overridden_bonus,
     read_in_class,
     statement_function,
@@ -211,7 +212,8 @@ class LegalSetProvider:
         if receiver is not None and receiver.dynamic:
             return None  # any name may have been set on it (pyright does not know either)
         legal: LegalSet | None
-        if receiver is not None and receiver.known and receiver.complete:
+        narrowed = position.receiver is not None and narrowed_above(text, position.receiver)
+        if receiver is not None and receiver.known and receiver.complete and not narrowed:
             extra = (MODULE_ATTRIBUTES if receiver.kind == "module" else OBJECT_ATTRIBUTES
                      | (CLASS_ATTRIBUTES if receiver.kind == "class" else frozenset()))
             names = frozenset(m.name for m in receiver.members) | extra

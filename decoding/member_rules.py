@@ -82,6 +82,19 @@ def _starts_a_statement(lines: list[str]) -> bool:
     return not scanner.stack
 
 
+def narrowed_above(text: str, receiver: str) -> bool:
+    """Whether the code above in the same function narrows `receiver` to a subtype
+    (`isinstance(event, Request)`, `type(event) is Request`, `match event:`): its declared
+    type, all the index reads, lacks the subtype's members; pyright follows the narrowing."""
+    lines = text.split("\n")
+    found = _enclosing_def(lines)
+    body = "\n".join(lines[found[0]:] if found is not None else lines)
+    name = re.escape(receiver)
+    return re.search(rf"\b(?:isinstance|issubclass)\(\s*{name}\s*,"
+                     rf"|\btype\(\s*{name}\s*\)\s*(?:is|==|!=|in)\b"
+                     rf"|^[ \t]*match[ \t]+{name}[ \t]*:", body, re.M) is not None
+
+
 def hasattr_guarded(text: str, receiver: str) -> frozenset[str]:
     """Names the code above checks with `hasattr(receiver, "name")`: pyright narrows the
     receiver to a type that has them (duck typing: `hasattr(o, "seek")` on `bytes | Unknown`)

@@ -584,6 +584,28 @@ def test_a_hasattr_guard_makes_the_checked_name_legal(completer: Completer,
     assert {"decode", "seek"} <= legal.names and "tell" not in legal.names
 
 
+@pytest.mark.parametrize(("check", "narrowed"), [
+    ("if type(event) is Request:", True),
+    ("if isinstance(event, (Request, str)):", True),
+    ("match event:\n        case Request():", True),
+    ("if event:", False),
+])
+def test_a_receiver_narrowed_to_a_subclass_takes_its_members(
+        completer: Completer, shop_root: Path, check: str, narrowed: bool) -> None:
+    """The index reads `event: Event`; below `type(event) is Request` pyright, which follows
+    the narrowing, answers (h11's `event.method`)."""
+    head = ("class Event:\n    pass\n\n\nclass Request(Event):\n    def __init__(self):\n"
+            "        self.method = 'GET'\n\n\ndef handle(event: Event):\n    "
+            f"{check}\n        event.".replace("case Request():\n        event.",
+                                                  "case Request():\n            event."))
+    legal = legal_set_when(lambda found: found is not None and (
+        found.source == "index" or "method" in found.names), completer, shop_root,
+        "shop/events.py", head)
+    assert legal is not None
+    assert ("method" in legal.names) is narrowed
+    assert legal.source == ("pyright" if narrowed else "index")
+
+
 @pytest.mark.parametrize(("before", "after", "passes"), [
     ("try:\n        ", "\n    except AttributeError:\n        fileno = None", True),
     ("try:\n        ", "\n    except (KeyError, AttributeError) as error:\n        raise", True),
