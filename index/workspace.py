@@ -28,6 +28,7 @@ from index.python_symbols import ModuleSymbols, extract_module
 from index.search import HybridSearcher
 from index.secrets import should_index_content
 from index.store import IndexStore, content_hash
+from index.syntax_recovery import with_lost_definitions
 from index.textfile import SourceText, read_source
 from index.walker import FileKind, WalkReport, Workspace, WorkspaceFile, classify
 
@@ -206,7 +207,11 @@ class WorkspaceIndex:
             module, is_package = module_name(self.root, rel)
             parsed = extract_module(text.encode("utf-8", errors="surrogatepass"), rel, module,
                                     is_package)
-            chunks = code_chunks(rel, text, parsed.symbols)
+            chunks = code_chunks(rel, text, parsed.symbols)  # of the text as it is
+            if parsed.has_errors and origin == "buffer":  # an edit under way
+                parsed.symbols = with_lost_definitions(
+                    parsed.symbols, self.store.symbols_where("f.path = ?", (rel,)),
+                    text.count("\n") + 1)
             uses = dict(Counter(_ATTRIBUTE_USE.findall(text)))
         else:
             module = None

@@ -501,3 +501,29 @@ def test_a_module_shadowed_by_a_namesake_its_package_imports(shop: WorkspaceInde
     finally:
         shop.close_buffer("shop/dates/isoparser.py")
         shop.close_buffer("shop/dates/__init__.py")
+
+
+def test_a_buffer_that_does_not_parse_keeps_what_its_last_version_defined(
+        shop: WorkspaceIndex) -> None:
+    """The `if` line above an indented block, cleared to be rewritten: tree-sitter's
+    recovery drops the rest of the class (mako's `ControlLine`), the index keeps it."""
+    rel = "shop/nodes.py"
+    whole = ("class Node:\n    def __init__(self, isend):\n        self.isend = isend\n"
+             "        if self.isend:\n            self.names = []\n        else:\n"
+             "            self.names = None\n\n    def children(self):\n        return []\n")
+    members = {"__init__", "isend", "names", "children"}
+
+    def names() -> set[str]:
+        return {m.name for m in shop.lookup.class_members("shop.nodes.Node")}
+
+    shop.set_buffer(rel, whole)
+    try:
+        assert names() == members
+        shop.set_buffer(rel, whole.replace("        if self.isend:\n", "        \n"))
+        assert names() == members
+        shop.set_buffer(rel, whole.split("        if self.isend")[0] + "        x = self.")
+        assert names() == {"__init__", "isend"}  # cut short: what was below is not kept
+        shop.set_buffer(rel, whole.replace("children", "kids"))  # parses: as written
+        assert names() == {"__init__", "isend", "names", "kids"}
+    finally:
+        shop.close_buffer(rel)
