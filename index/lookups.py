@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from index.installed_packages import InstalledPackages
 from index.models import DYNAMIC_ATTRIBUTES, SLOTTED, Deprecation, Symbol, SymbolKind
 from index.store import IndexStore
@@ -17,8 +19,7 @@ class SymbolLookup:
         inherits from one of their classes (see `gets_attributes_set`)."""
         self.store = store
         self.installed = installed
-        # (store.class_generation, repository classes by the short name of a base they name)
-        self._subclasses: tuple[int, dict[str, list[tuple[str, str]]]] | None = None
+        self._graph: tuple[int, _ClassGraph] | None = None  # with store.class_generation
 
     def by_qualname(self, qualname: str) -> list[Symbol]:
         return self.store.symbols_where("s.qualname = ? ORDER BY f.path LIKE '%.pyi' DESC",
@@ -183,34 +184,51 @@ class SymbolLookup:
 
     def methods_of_subclasses(self, class_qualname: str, limit: int = 200) -> set[str]:
         """Methods (and properties) the repository's subclasses of a class define, directly or
-        further down: a base class may call hooks only its subclasses define (cachetools'
-        `_TimedCache` calls `self.expire()`). Subclasses are found by the base's name as
-        written (a namesake's subclasses only add names); at most `limit` of them."""
-        by_base = self._classes_by_base()
+        further down, or inherit from their other bases: a base class may call hooks only its
+        subclasses define (cachetools' `_TimedCache` calls `self.expire()`), and a mixin may
+        call what the classes it is mixed with define (yaml's `Parser` calls
+        `self.get_token()`, which `Loader(Scanner, Parser, ...)` gets from `Scanner`).
+        Classes are found by the names their bases are written with (a namesake only adds
+        names); at most `limit` subclasses."""
+        graph = self._class_graph()
         subclasses: set[str] = set()
         pending = [class_qualname.rsplit(".", 1)[-1]]
         searched: set[str] = set()
         while pending and len(subclasses) < limit:
             short = pending.pop()
             searched.add(short)
-            for qualname, name in by_base.get(short, []):
+            for qualname, name in graph.by_base.get(short, []):
                 if qualname != class_qualname:
                     subclasses.add(qualname)
                     if name not in searched:
                         pending.append(name)
-        return self.store.member_names_of(sorted(subclasses), ("method", "property"))
+        related = set(subclasses)
+        above = [base for subclass in subclasses for base in graph.bases_of.get(subclass, [])]
+        climbed: set[str] = set()
+        while above and len(related) < 2 * limit:
+            short = above.pop()
+            if short in climbed:
+                continue
+            climbed.add(short)
+            for qualname in graph.by_name.get(short, []):
+                related.add(qualname)
+                above.extend(graph.bases_of.get(qualname, []))
+        related.discard(class_qualname)
+        return self.store.member_names_of(sorted(related), ("method", "property"))
 
-    def _classes_by_base(self) -> dict[str, list[tuple[str, str]]]:
-        """(qualname, name) of the repository's classes by the short name of each base they
-        name, read again only once a class or its bases have changed."""
+    def _class_graph(self) -> _ClassGraph:
+        """The repository's classes and the names of their bases, read again only once a
+        class or its bases have changed."""
         generation = self.store.class_generation
-        if self._subclasses is None or self._subclasses[0] != generation:
-            by_base: dict[str, list[tuple[str, str]]] = {}
+        if self._graph is None or self._graph[0] != generation:
+            graph = _ClassGraph()
             for qualname, name, bases in self.store.class_bases():
-                for base in bases:
-                    by_base.setdefault(_base_name(base), []).append((qualname, name))
-            self._subclasses = (generation, by_base)
-        return self._subclasses[1]
+                graph.by_name.setdefault(name, []).append(qualname)
+                graph.bases_of[qualname] = [_base_name(base) for base in bases]
+                for base in graph.bases_of[qualname]:
+                    graph.by_base.setdefault(base, []).append((qualname, name))
+            self._graph = (generation, graph)
+        return self._graph[1]
 
     def member(self, class_qualname: str, name: str) -> Symbol | None:
         for cls in self.mro(class_qualname):
@@ -307,6 +325,15 @@ def _c3_merge(sequences: list[list[Symbol]]) -> list[Symbol]:
         pending = [[s for s in seq if s.qualname != head.qualname] for seq in pending]
         pending = [seq for seq in pending if seq]
     return result
+
+
+@dataclass(slots=True)
+class _ClassGraph:
+    """Classes by short name, the short names of each one's bases, and their inverse."""
+
+    by_name: dict[str, list[str]] = field(default_factory=dict)
+    bases_of: dict[str, list[str]] = field(default_factory=dict)
+    by_base: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (qualname, name)
 
 
 def _base_name(written: str) -> str:

@@ -296,10 +296,9 @@ class IndexStore:
         return [row_symbol(row) for row in rows]
 
     def class_bases(self) -> list[tuple[str, str, list[str]]]:
-        """(qualname, name, bases as written) of every class that names a base."""
-        return [(row[0], row[1], json.loads(row[2])) for row in self.query(
-            "SELECT qualname, name, bases FROM symbols WHERE kind = 'class' "
-            "AND bases IS NOT NULL")]
+        """(qualname, name, bases as written) of every class."""
+        return [(row[0], row[1], json.loads(row[2] or "[]")) for row in self.query(
+            "SELECT qualname, name, bases FROM symbols WHERE kind = 'class'")]
 
     def member_names_of(self, classes: list[str], kinds: tuple[str, ...]) -> set[str]:
         """Names of the members of those kinds that the classes (qualnames) define."""

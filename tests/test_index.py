@@ -527,3 +527,17 @@ def test_a_buffer_that_does_not_parse_keeps_what_its_last_version_defined(
         assert names() == {"__init__", "isend", "names", "kids"}
     finally:
         shop.close_buffer(rel)
+
+
+def test_a_mixin_may_call_what_the_classes_it_is_mixed_with_define(
+        shop: WorkspaceIndex) -> None:
+    rel = "shop/loader.py"
+    shop.set_buffer(rel, "class Scanner:\n    def get_token(self):\n        pass\n\n\n"
+                         "class Parser:\n    def parse(self):\n        pass\n\n\n"
+                         "class Loader(Scanner, Parser):\n    def load(self):\n        pass\n\n\n"
+                         "class Unrelated:\n    def other(self):\n        pass\n")
+    try:
+        assert shop.lookup.methods_of_subclasses("shop.loader.Parser") == {"get_token", "load"}
+        assert shop.lookup.methods_of_subclasses("shop.loader.Unrelated") == set()
+    finally:
+        shop.close_buffer(rel)
