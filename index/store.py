@@ -149,7 +149,7 @@ class IndexStore:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = self._open_or_rebuild()
         self.generation = 0  # bumps whenever chunks change, so caches can invalidate
-        self.class_generation = 0  # bumps when a class or the bases it names change
+        self.class_generation = 0  # bumps when a class, or the bases it names, change
 
     def _open_or_rebuild(self) -> sqlite3.Connection:
         try:
@@ -252,7 +252,7 @@ class IndexStore:
                      symbols: list[Symbol], chunks: list[Chunk],
                      attribute_uses: dict[str, int] | None = None) -> None:
         with self.transaction() as conn:
-            classes_before = _classes_with_bases(conn, path)
+            classes_before = _classes_of(conn, path)
             conn.execute("DELETE FROM files WHERE path=?", (path,))
             cursor = conn.execute(
                 "INSERT INTO files (path, module, kind, mtime_ns, size, content_hash, origin, "
@@ -276,8 +276,8 @@ class IndexStore:
                              [(file_id, name, count)
                               for name, count in (attribute_uses or {}).items()])
         self.generation += 1
-        if classes_before != {(symbol.qualname, json.dumps(symbol.bases)) for symbol in symbols
-                              if symbol.kind == SymbolKind.CLASS and symbol.bases}:
+        if classes_before != {(symbol.qualname, json.dumps(symbol.bases) if symbol.bases else None)
+                              for symbol in symbols if symbol.kind == SymbolKind.CLASS}:
             self.class_generation += 1
 
     def remove_file(self, path: str) -> bool:
@@ -370,11 +370,11 @@ class IndexStore:
         }
 
 
-def _classes_with_bases(conn: sqlite3.Connection, path: str) -> set[tuple[str, str]]:
-    """(qualname, bases as stored) of the file's classes that name a base."""
+def _classes_of(conn: sqlite3.Connection, path: str) -> set[tuple[str, str | None]]:
+    """(qualname, bases as stored) of the file's classes."""
     return {(row[0], row[1]) for row in conn.execute(
         "SELECT s.qualname, s.bases FROM symbols s JOIN files f ON f.id = s.file_id "
-        "WHERE f.path = ? AND s.kind = 'class' AND s.bases IS NOT NULL", (path,))}
+        "WHERE f.path = ? AND s.kind = 'class'", (path,))}
 
 
 def _in_batches(values: list[str], size: int = 500) -> Iterator[tuple[list[str], str]]:

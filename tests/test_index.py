@@ -539,5 +539,13 @@ def test_a_mixin_may_call_what_the_classes_it_is_mixed_with_define(
     try:
         assert shop.lookup.methods_of_subclasses("shop.loader.Parser") == {"get_token", "load"}
         assert shop.lookup.methods_of_subclasses("shop.loader.Unrelated") == set()
+        shop.set_buffer(rel, "class Scanner:\n    def get_token(self):\n        pass\n\n\n"
+                             "class Loader(Scanner, Parser):\n    pass\n\n\n"
+                             "class Parser:\n    pass\n\n\nclass Reader:\n    pass\n")
+        classes_read = shop.store.class_generation
+        shop.set_buffer(rel, "class Scanner:\n    def get_token(self):\n        pass\n\n\n"
+                             "class Loader(Scanner, Parser):\n    pass\n\n\n"
+                             "class Parser:\n    pass\n")  # a class without bases went away
+        assert shop.store.class_generation != classes_read
     finally:
         shop.close_buffer(rel)
