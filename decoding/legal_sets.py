@@ -212,8 +212,8 @@ class LegalSetProvider:
         if receiver is not None and receiver.dynamic:
             return None  # any name may have been set on it (pyright does not know either)
         legal: LegalSet | None
-        narrowed = position.receiver is not None and narrowed_above(text, position.receiver)
-        if receiver is not None and receiver.known and receiver.complete and not narrowed:
+        if receiver is not None and receiver.known and receiver.complete and not (
+                position.receiver is not None and narrowed_above(text, position.receiver)):
             extra = (MODULE_ATTRIBUTES if receiver.kind == "module" else OBJECT_ATTRIBUTES
                      | (CLASS_ATTRIBUTES if receiver.kind == "class" else frozenset()))
             names = frozenset(m.name for m in receiver.members) | extra

@@ -60,8 +60,10 @@ def statement_function(receiver: str | None, text: str) -> str | None:
     """The name of the function in which `self.`/`cls.` (`text`'s last line) starts a
     statement, or goes on with its target list (`self.a, self.`), where it may begin a new
     attribute's assignment; None elsewhere."""
+    if receiver not in ("self", "cls"):
+        return None
     targets = _TARGET_LIST_THEN.fullmatch(text.rsplit("\n", 1)[-1])
-    if receiver not in ("self", "cls") or targets is None or targets.group(1) != receiver:
+    if targets is None or targets.group(1) != receiver:
         return None
     lines = text.split("\n")
     found = _enclosing_def(lines)

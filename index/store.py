@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.models import Chunk, Deprecation, Symbol, SymbolKind
-from index.symbol_rows import row_symbol, symbol_row
+from index.symbol_rows import row_symbol, stored_bases, symbol_row
 
 SCHEMA_VERSION = 16
 log = logging.getLogger(__name__)
@@ -276,8 +276,8 @@ class IndexStore:
                              [(file_id, name, count)
                               for name, count in (attribute_uses or {}).items()])
         self.generation += 1
-        if classes_before != {(symbol.qualname, json.dumps(symbol.bases) if symbol.bases else None)
-                              for symbol in symbols if symbol.kind == SymbolKind.CLASS}:
+        if classes_before != {(symbol.qualname, stored_bases(symbol)) for symbol in symbols
+                              if symbol.kind == SymbolKind.CLASS}:
             self.class_generation += 1
 
     def remove_file(self, path: str) -> bool:

@@ -15,12 +15,16 @@ def symbol_row(file_id: int | None, s: Symbol) -> tuple[object, ...]:
             s.signature,
             json.dumps([[p.name, p.kind.value, p.annotation, p.default] for p in s.params])
             if s.params else None,
-            s.returns, s.annotation, s.value,
-            json.dumps(s.bases) if s.bases else None,
+            s.returns, s.annotation, s.value, stored_bases(s),
             json.dumps(s.decorators) if s.decorators else None,
             s.doc, s.target,
             dep.message if dep else None, dep.version if dep else None,
             dep.replacement if dep else None, dep.source if dep else None)
+
+
+def stored_bases(s: Symbol) -> str | None:
+    """The `bases` column's value: the bases as written, JSON-encoded (NULL for none)."""
+    return json.dumps(s.bases) if s.bases else None
 
 
 def row_symbol(row: sqlite3.Row) -> Symbol:
