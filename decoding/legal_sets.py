@@ -34,7 +34,7 @@ from decoding.receiver import ReceiverResolver
 from index.installed_packages import module_names_in
 from index.lookups import SymbolLookup
 from index.models import Symbol, SymbolKind
-from index.scope import names_in_scope, names_of_enclosing_functions
+from index.scope import names_bound_later, names_in_scope
 
 log = logging.getLogger(__name__)
 OBJECT_ATTRIBUTES: frozenset[str] = frozenset(dir(object)) | {"__dict__", "__module__"}
@@ -110,7 +110,7 @@ class LegalSetProvider:
         `attribute_errors_caught`: the completion is written where AttributeError is caught
         (decoding.member_rules.catches_attribute_error): members are left free.
         `document`: the whole buffer and the cursor's line, for what is bound below the
-        cursor (index.scope.names_of_enclosing_functions)."""
+        cursor (index.scope.names_bound_later)."""
         self.lookup = lookup
         self.open_ended = open_ended
         self.attribute_errors_caught = attribute_errors_caught
@@ -126,7 +126,7 @@ class LegalSetProvider:
         self._repo_names: frozenset[str] | None = None
         self._dynamic_types: bool | None = None  # any class typed receivers may make free
         self.document = document
-        self._enclosing_names: frozenset[str] | None = None
+        self._bound_later: frozenset[str] | None = None
         self._hooks: dict[str, frozenset[str]] = {}
 
     def legal_for(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
@@ -184,20 +184,22 @@ class LegalSetProvider:
         return LegalSet(visible, "scope", allows_expression=True, new_names_assigned=chained)
 
     def _subclass_hooks(self, class_qualname: str) -> frozenset[str]:
-        """What `self.` may call in a base class: methods its subclasses define (pyright
-        rejects them too, but the template-method pattern is valid and common)."""
+        """What `self.` may use in a base class or a mixin: members its subclasses define or
+        get from their other bases (pyright rejects them too, but the template-method pattern
+        and mixins are valid and common)."""
         hooks = self._hooks.get(class_qualname)
         if hooks is None:
             hooks = self._hooks[class_qualname] = frozenset(
-                self.lookup.methods_of_subclasses(class_qualname))
+                self.lookup.members_of_subclasses(class_qualname))
         return hooks
 
     def _names_bound_around(self) -> frozenset[str]:
-        """Names the functions around the cursor's nested function bind, below it too."""
-        if self._enclosing_names is None:
-            self._enclosing_names = names_of_enclosing_functions(*self.document) \
+        """Names the functions around the cursor's nested function, or the loops around
+        the cursor, bind below it."""
+        if self._bound_later is None:
+            self._bound_later = names_bound_later(*self.document) \
                 if self.document is not None else frozenset()
-        return self._enclosing_names
+        return self._bound_later
 
     def _member(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
         column = position.column
@@ -263,11 +265,15 @@ class LegalSetProvider:
                 or self.lookup.defines_metaclasses()
         if not self._dynamic_types:
             return False
+        declared = self._declared_type(text, line, position)
+        return declared is not None and self.resolver.type_names_dynamic(declared)
+
+    def _declared_type(self, text: str, line: int, position: IdentifierPosition) -> str | None:
+        """The receiver's type as pyright's hover on its last character prints it."""
+        if self.oracle is None or not position.receiver or position.column < 2:
+            return None
         hover = self.oracle.hover(self.path, text, line, position.column - 2)
-        if not hover:
-            return False
-        declared = hover.split("\n", 1)[0].partition(": ")[2]
-        return self.resolver.type_names_dynamic(declared)
+        return hover.split("\n", 1)[0].partition(": ")[2] if hover else None
 
     def _ask_oracle(self, text: str, line: int, position: IdentifierPosition,
                     deprecated: dict[str, str | None]) -> LegalSet | None:
@@ -279,11 +285,18 @@ class LegalSetProvider:
         names = frozenset(getattr(members, "names", ()))
         if not names:
             return None
+        facts = None
         if self.member_probe is not None and position.receiver:
             facts = self.member_probe.member_facts(self.path, text, position.receiver, names)
             if facts is not None and facts.any_name:
                 return None  # pyright's checker takes any name here: its list is no proof
-            deprecated = {**(facts.deprecated if facts is not None else {}), **deprecated}
+        if facts is None and self._declared_type(text, line, position) == "Unknown":
+            # Not probed (yet): the list may come from an overload pyright's completion
+            # provider picked for an Unknown argument (`uri, _ = urldefrag(url)` lists
+            # DefragResult's members), while its checker takes any name.
+            return None
+        if facts is not None:
+            deprecated = {**facts.deprecated, **deprecated}
         return LegalSet(names | OBJECT_ATTRIBUTES, "pyright", deprecated)
 
     def _modules(self, package: str) -> LegalSet | None:

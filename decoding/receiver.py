@@ -101,6 +101,8 @@ class ReceiverResolver:
         scope = _enclosing_function(root, offset)
         if name in ("self", "cls") and scope is not None:
             cls = _enclosing_class(scope)
+            if cls is not None and _defined_in_function(cls):
+                return Receiver("unknown")  # not indexed (jsonschema's `create()` builds one)
             if cls is not None:
                 qualname = f"{module}.{class_path(cls)}"
                 kind = "instance" if name == "self" or (
@@ -344,6 +346,17 @@ def _enclosing_class(function: Node) -> Node | None:
             return None
         node = node.parent
     return None
+
+
+def _defined_in_function(cls: Node) -> bool:
+    """Whether a class is local to a function (the index holds module-level classes and the
+    classes nested in them only)."""
+    node = cls.parent
+    while node is not None:
+        if node.type == "function_definition":
+            return True
+        node = node.parent
+    return False
 
 
 def _takes_the_class(function: Node) -> bool:

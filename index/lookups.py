@@ -182,12 +182,14 @@ class SymbolLookup:
                     members[index] = member  # `__slots__` names it, `self.x: T = …` types it
         return members
 
-    def methods_of_subclasses(self, class_qualname: str, limit: int = 200) -> set[str]:
-        """Methods (and properties) the repository's subclasses of a class define, directly or
-        further down, or inherit from their other bases: a base class may call hooks only its
-        subclasses define (cachetools' `_TimedCache` calls `self.expire()`), and a mixin may
-        call what the classes it is mixed with define (yaml's `Parser` calls
-        `self.get_token()`, which `Loader(Scanner, Parser, ...)` gets from `Scanner`).
+    def members_of_subclasses(self, class_qualname: str, limit: int = 200) -> set[str]:
+        """Members (methods, properties, attributes) the repository's subclasses of a class
+        define, directly or further down, or inherit from their other bases: a base class may
+        call hooks only its subclasses define (cachetools' `_TimedCache` calls
+        `self.expire()`), and a mixin may use what the classes it is mixed with define
+        (yaml's `Parser` calls `self.get_token()`, which `Loader(Scanner, Parser, ...)` gets
+        from `Scanner`; peewee's `_SqlCipherDatabase` reads `self.connect_params`, which
+        `SqlCipherDatabase(_SqlCipherDatabase, SqliteDatabase)` gets from `Database`).
         Classes are found by the names their bases are written with (a namesake only adds
         names); at most `limit` subclasses."""
         graph = self._class_graph()
@@ -214,7 +216,7 @@ class SymbolLookup:
                 related.add(qualname)
                 above.extend(graph.bases_of.get(qualname, []))
         related.discard(class_qualname)
-        return self.store.member_names_of(sorted(related), ("method", "property"))
+        return self.store.member_names_of(sorted(related), ("method", "property", "attribute"))
 
     def _class_graph(self) -> _ClassGraph:
         """The repository's classes and the names of their bases, read again only once a

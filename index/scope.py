@@ -32,16 +32,16 @@ class ScopedName:
 
 def names_in_scope(source: str, line: int, character: int,
                    later_module_names: Iterable[str] = (),
-                   later_enclosing_names: Callable[[], Iterable[str]] | None = None
+                   bound_later: Callable[[], Iterable[str]] | None = None
                    ) -> list[ScopedName]:
     """Visible names at the start of `line`, innermost scope first, each name once. Scope is
     judged from the lines above the cursor (see `with_placeholder_line`), so `character`
     only documents the position; names bound earlier on the same line are not included.
     `later_module_names`: the module's top-level names in the whole buffer, past `source`'s
     end too; a function body sees them (it runs after the module has bound them), code at
-    module level or in a class body at module level does not. `later_enclosing_names`: the
-    same for the functions around a nested function (see `names_of_enclosing_functions`),
-    asked for only when the line is in one."""
+    module level or in a class body at module level does not. `bound_later`: what the
+    functions around a nested function and the loops around the line bind below it (see
+    `names_bound_later`), asked for only when the line is in one of those."""
     stand_in, offset = with_placeholder_line(source, line)
     root = parse(stand_in.encode("utf-8", errors="surrogatepass")).root_node
     chain = _enclosing_scopes(root, offset)
@@ -71,10 +71,10 @@ def names_in_scope(source: str, line: int, character: int,
     for name, kind, at in _bindings(root, None):
         add(name, "import" if kind == "import" else "module", at)
     functions = [node for node in chain if node.type in _FUNCTION_NODES]
-    if later_enclosing_names is not None and len(functions) > 1 \
-            and chain[-1].type in _FUNCTION_NODES:
-        for name in later_enclosing_names():
-            add(name, "enclosing")
+    nested = len(functions) > 1 and chain[-1].type in _FUNCTION_NODES
+    if bound_later is not None and (nested or _loops_around(root, chain, offset)):
+        for name in bound_later():
+            add(name, "enclosing" if nested else "local")
     if functions:
         for name in later_module_names:
             add(name, "module")
@@ -86,25 +86,42 @@ def names_in_scope(source: str, line: int, character: int,
     return found
 
 
-def names_of_enclosing_functions(source: str, line: int) -> frozenset[str]:
-    """Names that the functions around `line`, a line in a nested function, bind anywhere:
-    below it too, since the nested function runs when it is called, after they are bound
-    (tomlkit's `flush()` reads the `i` of a loop written below it). `source` is the whole
-    buffer; its `line` is judged as a placeholder statement. Empty outside nested functions."""
+def names_bound_later(source: str, line: int) -> frozenset[str]:
+    """Names bound below `line` that code on it may still read. A nested function sees what
+    the functions around it bind anywhere: it runs when called, after they are bound
+    (tomlkit's `flush()` reads the `i` of a loop written below it). A loop body sees what the
+    loops around the line bind anywhere in their bodies, on the next pass (networkx's
+    `line = oldline + line` reads the `oldline` set further down the loop). `source` is the
+    whole buffer; its `line` is judged as a placeholder statement."""
     lines = source.split("\n")
     line = max(0, min(line, len(lines) - 1))
     head, offset = with_placeholder_line(source, line)
     stand_in = head + "\n".join(lines[line + 1:])
     root = parse(stand_in.encode("utf-8", errors="surrogatepass")).root_node
     chain = _enclosing_scopes(root, offset)
-    if not chain or chain[-1].type not in _FUNCTION_NODES:
-        return frozenset()
     names: set[str] = set()
-    for scope_node in chain[:-1]:
-        if scope_node.type in _FUNCTION_NODES:
-            names.update(_parameter_names(scope_node))
-            names.update(name for name, _, _ in _bindings(_body(scope_node), None))
+    if chain and chain[-1].type in _FUNCTION_NODES:
+        for scope_node in chain[:-1]:
+            if scope_node.type in _FUNCTION_NODES:
+                names.update(_parameter_names(scope_node))
+                names.update(name for name, _, _ in _bindings(_body(scope_node), None))
+    for loop_body in _loops_around(root, chain, offset):
+        names.update(name for name, _, _ in _bindings(loop_body, None))
     return frozenset(names)
+
+
+def _loops_around(root: Node, chain: list[Node], offset: int) -> list[Node]:
+    """The bodies of the `for`/`while` loops around `offset` in its innermost scope."""
+    innermost = chain[-1] if chain else None
+    bodies: list[Node] = []
+    node: Node | None = root.descendant_for_byte_range(offset, offset)
+    while node is not None and node != innermost:
+        if node.type in ("for_statement", "while_statement"):
+            body = node.child_by_field_name("body")
+            if body is not None and body.start_byte <= offset <= body.end_byte:
+                bodies.append(body)
+        node = node.parent
+    return bodies
 
 
 def bound_in_functions(root: Node, offset: int, name: str) -> bool:

@@ -358,7 +358,7 @@ def test_reopening_an_embedded_index_loads_the_embedder(shop: WorkspaceIndex) ->
 
 
 def test_names_enclosing_functions_bind_below_a_nested_function() -> None:
-    from index.scope import names_of_enclosing_functions
+    from index.scope import names_bound_later as names_of_enclosing_functions
 
     source = ("def outer(a):\n    first = 1\n\n    def inner():\n        return fir\n\n"
               "    for later, _ in pairs:\n        inner()\n\n    class Local:\n"
@@ -368,6 +368,26 @@ def test_names_enclosing_functions_bind_below_a_nested_function() -> None:
     assert "later" in names_of_enclosing_functions(source, 13)  # a method of a local class
     assert names_of_enclosing_functions(source, 1) == frozenset()  # not nested
     assert names_of_enclosing_functions(source, 10) == frozenset()  # a class body
+
+
+def test_names_a_loop_binds_below_are_read_on_its_next_pass() -> None:
+    from index.scope import names_bound_later
+
+    source = ("def roget(fh):\n    for line in fh:\n        line = oldline + line\n"
+              "        if line.endswith('x'):\n            oldline = line\n            continue\n"
+              "        while line:\n            rest = line\n    after = 1\n")
+    assert names_bound_later(source, 2) >= {"oldline", "rest"}
+    assert "after" not in names_bound_later(source, 2)  # below the loop
+    assert "after" not in names_bound_later(source, 1)
+    assert names_bound_later(source, 8) == frozenset()  # not in a loop
+    script = "total = 0\nwhile True:\n    x = carry\n    carry = x\nlast = 1\n"
+    assert names_bound_later(script, 2) == {"carry"}  # a module-level loop
+    visible = {n.name for n in names_in_scope(
+        "total = 0\nwhile True:\n    x = ", 2, 8, bound_later=lambda: {"carry"})}
+    assert "carry" in visible
+    visible = {n.name for n in names_in_scope("total = 0\nx = ", 1, 4,
+                                              bound_later=lambda: {"carry"})}
+    assert "carry" not in visible  # asked for only in a loop or a nested function
 
 
 def test_names_in_scope() -> None:
@@ -475,14 +495,14 @@ def test_subclass_methods_follow_edits_that_change_the_class_graph(
     base = "class Timed:\n    pass\n\n\nclass TTL(Timed):\n    def expire(self):\n        pass\n"
     shop.set_buffer(rel, base)
     try:
-        assert shop.lookup.methods_of_subclasses("shop.hooks.Timed") == {"expire"}
+        assert shop.lookup.members_of_subclasses("shop.hooks.Timed") == {"expire"}
         classes_read = shop.store.class_generation
         shop.set_buffer(rel, base + "        # a comment\n")  # the graph stays as it was
         assert shop.store.class_generation == classes_read
         shop.set_buffer(rel, base + "\n\nclass LRU(Timed):\n    def evict(self):\n        pass\n")
-        assert shop.lookup.methods_of_subclasses("shop.hooks.Timed") == {"expire", "evict"}
+        assert shop.lookup.members_of_subclasses("shop.hooks.Timed") == {"expire", "evict"}
         shop.set_buffer(rel, base.replace("TTL(Timed)", "TTL(object)"))
-        assert shop.lookup.methods_of_subclasses("shop.hooks.Timed") == set()
+        assert shop.lookup.members_of_subclasses("shop.hooks.Timed") == set()
     finally:
         shop.close_buffer(rel)
 
@@ -532,13 +552,18 @@ def test_a_buffer_that_does_not_parse_keeps_what_its_last_version_defined(
 def test_a_mixin_may_call_what_the_classes_it_is_mixed_with_define(
         shop: WorkspaceIndex) -> None:
     rel = "shop/loader.py"
-    shop.set_buffer(rel, "class Scanner:\n    def get_token(self):\n        pass\n\n\n"
+    shop.set_buffer(rel, "class Scanner:\n    def get_token(self):\n        pass\n\n"
+                         "    def init(self, **params):\n        self.params = params\n\n\n"
                          "class Parser:\n    def parse(self):\n        pass\n\n\n"
-                         "class Loader(Scanner, Parser):\n    def load(self):\n        pass\n\n\n"
+                         "class Loader(Scanner, Parser):\n    encoding = 'utf-8'\n\n"
+                         "    def load(self):\n        pass\n\n\n"
                          "class Unrelated:\n    def other(self):\n        pass\n")
     try:
-        assert shop.lookup.methods_of_subclasses("shop.loader.Parser") == {"get_token", "load"}
-        assert shop.lookup.methods_of_subclasses("shop.loader.Unrelated") == set()
+        # attributes too: set in a partner's method (peewee's `connect_params`) or in the
+        # subclass's body
+        assert shop.lookup.members_of_subclasses("shop.loader.Parser") == {
+            "get_token", "init", "params", "load", "encoding"}
+        assert shop.lookup.members_of_subclasses("shop.loader.Unrelated") == set()
         shop.set_buffer(rel, "class Scanner:\n    def get_token(self):\n        pass\n\n\n"
                              "class Loader(Scanner, Parser):\n    pass\n\n\n"
                              "class Parser:\n    pass\n\n\nclass Reader:\n    pass\n")
