@@ -12,10 +12,8 @@ import logging
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
 
 from decoding.call_signatures import keyword_names, pyright_may_know
 from decoding.member_rules import (
@@ -28,8 +26,8 @@ from decoding.member_rules import (
     read_in_class,
     statement_function,
 )
+from decoding.oracles import MemberFactsOracle, MemberOracle, SignatureOracle
 from decoding.positions import KEYWORDS, STRING_PREFIXES, IdentifierPosition
-from decoding.pyright_deprecations import MemberFacts
 from decoding.receiver import ReceiverResolver
 from index.installed_packages import module_names_in
 from index.lookups import SymbolLookup
@@ -48,28 +46,6 @@ _CHAINED_ASSIGNMENT = re.compile(r"[ \t]*(?:[A-Za-z_][\w.]*[ \t]*=[ \t]*)+")
 _DYNAMIC_GLOBALS = re.compile(r"\bglobals\(\)\s*(?:\[|\.(?:update|setdefault)\b)|\bexec\(")
 MODULE_ATTRIBUTES: frozenset[str] = frozenset(
     {"__name__", "__file__", "__doc__", "__path__", "__all__", "__spec__", "__dict__"})
-
-
-class MemberOracle(Protocol):
-    """What the monitor needs from pyright (decoding.pyright_client.PyrightClient)."""
-
-    def member_names(self, path: Path, text: str, line: int,
-                     character: int) -> object | None: ...
-
-    def hover(self, path: Path, text: str, line: int, character: int) -> str | None: ...
-
-
-class MemberFactsOracle(Protocol):
-    """Pyright's checker on a receiver's members (decoding.pyright_deprecations.MemberProbe)."""
-
-    def member_facts(self, path: Path, head: str, receiver: str,
-                     names: Iterable[str]) -> MemberFacts | None: ...
-
-
-class SignatureOracle(Protocol):
-    """Keyword parameters by pyright (decoding.pyright_signatures.SignatureProbe)."""
-
-    def keywords(self, path: Path, text: str, callee: str) -> frozenset[str] | None: ...
 
 
 @dataclass(frozen=True, slots=True)

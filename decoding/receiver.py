@@ -12,10 +12,17 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
+from decoding.receiver_syntax import (
+    defined_in_function,
+    enclosing_class,
+    enclosing_function,
+    local_binding,
+    takes_the_class,
+)
 from index.dynamic_attributes import first_parameter
 from index.lookups import SymbolLookup
 from index.models import DYNAMIC_ATTRIBUTES, Symbol, SymbolKind
-from index.parsing import class_path, named_children, parse, text, with_placeholder_line
+from index.parsing import class_path, parse, text, with_placeholder_line
 from index.scope import bound_in_functions
 
 _IDENT_TAIL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
@@ -98,15 +105,15 @@ class ReceiverResolver:
         return current
 
     def _resolve_first(self, module: str, root: Node, offset: int, name: str) -> Receiver:
-        scope = _enclosing_function(root, offset)
+        scope = enclosing_function(root, offset)
         if name in ("self", "cls") and scope is not None:
-            cls = _enclosing_class(scope)
-            if cls is not None and _defined_in_function(cls):
+            cls = enclosing_class(scope)
+            if cls is not None and defined_in_function(cls):
                 return Receiver("unknown")  # not indexed (jsonschema's `create()` builds one)
             if cls is not None:
                 qualname = f"{module}.{class_path(cls)}"
                 kind = "instance" if name == "self" or (
-                    self.lookup.is_metaclass(qualname) and not _takes_the_class(scope)) \
+                    self.lookup.is_metaclass(qualname) and not takes_the_class(scope)) \
                     else "class"
                 receiver = self._class_receiver(qualname, kind)
                 receiver.enclosing = True
@@ -115,14 +122,14 @@ class ReceiverResolver:
                 and self._rewrapped_by_metaclass(module, scope, name):
             return Receiver("unknown", dynamic=True)
         if scope is not None:
-            annotation, value = _local_binding(scope, name, offset)
+            annotation, value = local_binding(scope, name, offset)
             if annotation:
                 return self._from_annotation(module, annotation)
             if value is not None:
                 return self._from_value(module, value, root, offset)
             if bound_in_functions(root, offset, name):
                 return Receiver("unknown")  # a parameter, loop variable, `with … as` name…
-        annotation, value = _local_binding(root, name, offset, module_level=True)
+        annotation, value = local_binding(root, name, offset, module_level=True)
         symbol = self.lookup.resolve_in_module(module, name)
         if symbol is not None and _set_at_run_time(symbol):
             return Receiver("unknown", symbol.qualname, dynamic=True)  # `setattr(codes, ...)`
@@ -142,7 +149,7 @@ class ReceiverResolver:
         if first_parameter(function) != name or function.parent is None \
                 or function.parent.type == "decorated_definition":
             return False
-        owner = _enclosing_class(function)
+        owner = enclosing_class(function)
         return owner is not None and any(
             ancestor.metaclasses
             for ancestor in self.lookup.mro(f"{module}.{class_path(owner)}"))
@@ -326,82 +333,3 @@ def _plain_type(annotation: str) -> str | None:
 def _constructor_name(value: str) -> str | None:
     match = re.match(r"^([A-Za-z_][A-Za-z0-9_.]*)\(", value)
     return match.group(1) if match else None
-
-
-def _enclosing_function(root: Node, offset: int) -> Node | None:
-    node = root.descendant_for_byte_range(offset, offset)
-    while node is not None:
-        if node.type == "function_definition":
-            return node
-        node = node.parent
-    return None
-
-
-def _enclosing_class(function: Node) -> Node | None:
-    node = function.parent
-    while node is not None:
-        if node.type == "class_definition":
-            return node
-        if node.type == "function_definition":
-            return None
-        node = node.parent
-    return None
-
-
-def _defined_in_function(cls: Node) -> bool:
-    """Whether a class is local to a function (the index holds module-level classes and the
-    classes nested in them only)."""
-    node = cls.parent
-    while node is not None:
-        if node.type == "function_definition":
-            return True
-        node = node.parent
-    return False
-
-
-def _takes_the_class(function: Node) -> bool:
-    """Whether a method's first parameter is its class, not an instance: `__new__`,
-    `__prepare__`, `__init_subclass__`, `__class_getitem__`, or a classmethod."""
-    name = text(function.child_by_field_name("name"))
-    if name in ("__new__", "__prepare__", "__init_subclass__", "__class_getitem__"):
-        return True
-    decorated = function.parent
-    return decorated is not None and decorated.type == "decorated_definition" and any(
-        text(child).lstrip("@").strip() == "classmethod" for child in named_children(decorated)
-        if child.type == "decorator")
-
-
-def _local_binding(scope: Node, name: str, offset: int,
-                   module_level: bool = False) -> tuple[str | None, Node | None]:
-    """The annotation or assigned value of the last binding of `name` before `offset` in a
-    scope (parameters included for functions)."""
-    annotation: str | None = None
-    value: Node | None = None
-    if scope.type == "function_definition":
-        params = scope.child_by_field_name("parameters")
-        for param in named_children(params) if params is not None else []:
-            pname = param.child_by_field_name("name") or next(named_children(param), None)
-            if pname is not None and text(pname) == name:
-                annotation = text(param.child_by_field_name("type")) or None
-    body = scope.child_by_field_name("body") if not module_level else scope
-    stack = list(body.children) if body is not None else []
-    assignments: list[Node] = []
-    while stack:
-        node = stack.pop()
-        if node.start_byte >= offset or node.type in ("function_definition",
-                                                      "class_definition", "lambda"):
-            continue
-        if node.type == "assignment":
-            left = node.child_by_field_name("left")
-            if (left is not None and left.type == "identifier" and text(left) == name
-                    and node.end_byte <= offset):
-                assignments.append(node)
-        stack.extend(node.children)
-    for node in sorted(assignments, key=lambda n: n.start_byte):
-        found_annotation = text(node.child_by_field_name("type")) or None
-        right = node.child_by_field_name("right")
-        if found_annotation:
-            annotation, value = found_annotation, None
-        elif right is not None and annotation is None:
-            value = right
-    return annotation, value
