@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from decoding.call_signatures import keyword_names, pyright_may_know
+from decoding.error_guards import ATTRIBUTE_ERROR, IMPORT_ERROR
 from decoding.member_rules import (
     INITIALIZERS,
     class_access_prior,
@@ -78,18 +79,19 @@ class LegalSetProvider:
                  open_ended: bool = False,
                  member_probe: MemberFactsOracle | None = None,
                  signature_probe: SignatureOracle | None = None,
-                 attribute_errors_caught: bool = False,
+                 errors_caught: frozenset[str] = frozenset(),
                  document: tuple[str, int] | None = None) -> None:
         """`open_ended`: the document ends at the cursor, so the class being edited may
         define more members below it than anyone can see; `self.`/`cls.` there allows what
         is defined above, inherited, or already read in the class body.
-        `attribute_errors_caught`: the completion is written where AttributeError is caught
-        (decoding.member_rules.catches_attribute_error): members are left free.
+        `errors_caught`: the errors caught where the completion is written
+        (decoding.error_guards.caught_errors): where AttributeError is, members are left
+        free; where ImportError is, module names.
         `document`: the whole buffer and the cursor's line, for what is bound below the
         cursor (index.scope.names_bound_later)."""
         self.lookup = lookup
         self.open_ended = open_ended
-        self.attribute_errors_caught = attribute_errors_caught
+        self.errors_caught = errors_caught
         self.member_probe = member_probe
         self.signature_probe = signature_probe
         self.module = module
@@ -128,6 +130,8 @@ class LegalSetProvider:
         if position.kind == "member":
             return self._member(position, text, line)
         if position.kind in ("import_module", "from_module"):
+            if IMPORT_ERROR in self.errors_caught:
+                return None  # an optional dependency, maybe not installed here
             return self._modules(position.module or "")
         if position.kind == "from_name":
             names = self._from_names(position.module or "", text, line, position)
@@ -179,7 +183,7 @@ class LegalSetProvider:
 
     def _member(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
         column = position.column
-        if self.attribute_errors_caught:
+        if ATTRIBUTE_ERROR in self.errors_caught:
             return None
         receiver = self.resolver.resolve(self.module, text, line, column)
         starting = statement_function(position.receiver, text)

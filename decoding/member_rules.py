@@ -1,21 +1,16 @@
 """What the code around a member position says about its names beyond the receiver's
 type: `super().` in an override calls the overridden method, `hasattr` guards and reads
-higher up in the class make names legal that no analysis lists, an initializer may
-assign attributes nobody has seen yet, and code that catches AttributeError may read
-attributes that do not exist on purpose.
+higher up in the class make names legal that no analysis lists, and an initializer may
+assign attributes nobody has seen yet (code that catches AttributeError: decoding.error_guards).
 """
 
 from __future__ import annotations
 
 import re
 
-from tree_sitter import Node
-
 from decoding.bracket_scanner import BracketScanner
 from index.models import Symbol, SymbolKind
-from index.parsing import parse, text, with_placeholder_line
 
-_ATTRIBUTE_ERROR = re.compile(r"\bAttributeError\b")
 # a line that so far holds only assignment targets, then a receiver's dot: `self.`,
 # `self.a, self.`, `x, self.`
 _TARGET_LIST_THEN = re.compile(r"[ \t]*(?:\*?[A-Za-z_][\w.]*[ \t]*,[ \t]*)*\*?(\w+)\.")
@@ -128,45 +123,3 @@ def class_access_prior(members: list[Symbol]) -> dict[str, float]:
                 and {"classmethod", "staticmethod"} & set(member.decorators)):
             prior[member.name] = CLASS_LEVEL_BONUS
     return prior
-
-
-def catches_attribute_error(source: str, line: int) -> bool:
-    """`line` of `source` (the whole buffer, below the cursor too) is in the body of a `try:`
-    with an `except` naming AttributeError, or of `with suppress(AttributeError)`. Code
-    there reads attributes that may be missing on purpose (`try: fileno = out.fileno()
-    except AttributeError: ...`), so no member name may be ruled out."""
-    if _ATTRIBUTE_ERROR.search(source) is None:
-        return False
-    lines = source.split("\n")
-    if not 0 <= line < len(lines):
-        return False
-    stand_in, offset = with_placeholder_line(source, line)  # the cursor line, made whole
-    stand_in += "\n".join(lines[line + 1:])
-    root = parse(stand_in.encode("utf-8", errors="surrogatepass")).root_node
-    node: Node | None = root.descendant_for_byte_range(offset, offset)
-    while node is not None and node.parent is not None:
-        parent = node.parent
-        if node.type == "block" and parent.child_by_field_name("body") == node \
-                and _guards_attribute_error(parent):
-            return True
-        if parent.type in ("function_definition", "class_definition", "lambda"):
-            return False  # an enclosing function's `try` does not run this code
-        node = parent
-    return False
-
-
-def _guards_attribute_error(statement: Node) -> bool:
-    if statement.type == "try_statement":
-        return any(child.type in ("except_clause", "except_group_clause")
-                   and _ATTRIBUTE_ERROR.search(_header(child)) is not None
-                   for child in statement.children)
-    if statement.type == "with_statement":
-        header = _header(statement)
-        return "suppress" in header and _ATTRIBUTE_ERROR.search(header) is not None
-    return False
-
-
-def _header(clause: Node) -> str:
-    """The clause's text before its block (`except (KeyError, AttributeError) as e:`)."""
-    parts = [text(child) for child in clause.children if child.type != "block"]
-    return " ".join(parts)

@@ -837,9 +837,49 @@ _GUARDS = """def f(s):
     (2, True), (7, False), (9, False), (11, True), (13, False), (40, False)])
 def test_where_attribute_errors_are_caught(line: int, caught: bool) -> None:
     """A function defined in the `try` body runs elsewhere; the handler is not guarded."""
-    from decoding.member_rules import catches_attribute_error
+    from decoding.error_guards import ATTRIBUTE_ERROR, caught_errors
 
-    assert catches_attribute_error(_GUARDS, line) is caught
+    assert (ATTRIBUTE_ERROR in caught_errors(_GUARDS, line)) is caught
+
+
+_IMPORT_GUARDS = """try:
+    import ujson as json
+except ImportError:
+    import json
+try:
+    from lxml import etree
+except (ModuleNotFoundError, OSError):
+    etree = None
+with suppress(ImportError):
+    import yaml
+try:
+    import toml
+except AttributeError:
+    pass
+"""
+
+
+@pytest.mark.parametrize(("line", "caught"), [
+    (1, True), (3, False), (5, True), (7, False), (9, True), (11, False), (40, False)])
+def test_where_import_errors_are_caught(line: int, caught: bool) -> None:
+    from decoding.error_guards import IMPORT_ERROR, caught_errors
+
+    assert (IMPORT_ERROR in caught_errors(_IMPORT_GUARDS, line)) is caught
+
+
+@pytest.mark.parametrize(("intended", "guarded", "passes"), [
+    ("import ujson as json\n", True, True),  # an optional dependency, not installed
+    ("import ujson as json\n", False, False),  # unguarded: no such module here
+    ("from paste import httpserver\n", True, True),
+])
+def test_a_module_may_be_missing_where_import_error_is_caught(
+        completer: Completer, shop_root: Path, teacher: Teacher, intended: str,
+        guarded: bool, passes: bool) -> None:
+    text = "def serve():\n    try:\n        " if guarded else "def serve():\n    "
+    suffix = "\n    except ImportError:\n        import json\n" if guarded else "\n"
+    written = written_in_file(completer, shop_root, teacher, text, "shop/serving.py",
+                              intended, suffix)
+    assert (written == intended) is passes
 
 
 @contextmanager

@@ -1,0 +1,59 @@
+"""Code written where an error is caught on purpose. In the body of a `try:` whose `except`
+names AttributeError (or of `with suppress(AttributeError)`), code reads attributes that may
+be missing (`try: fileno = out.fileno() except AttributeError: ...`): no member name may be
+ruled out. Where ImportError is caught, code imports modules that may be absent (`try:
+import ujson as json except ImportError: import json`): no module name may be ruled out.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tree_sitter import Node
+
+from index.parsing import parse, text, with_placeholder_line
+
+ATTRIBUTE_ERROR = "AttributeError"
+IMPORT_ERROR = "ImportError"
+_NAMED = {ATTRIBUTE_ERROR: re.compile(r"\bAttributeError\b"),
+          IMPORT_ERROR: re.compile(r"\b(?:ImportError|ModuleNotFoundError)\b")}
+
+
+def caught_errors(source: str, line: int) -> frozenset[str]:
+    """Which of ATTRIBUTE_ERROR and IMPORT_ERROR code on `line` of `source` (the whole
+    buffer, below the cursor too) is guarded against. A handler's own body is not guarded,
+    nor is a function defined in a guarded body (it runs elsewhere)."""
+    named = {error: pattern for error, pattern in _NAMED.items() if pattern.search(source)}
+    lines = source.split("\n")
+    if not named or not 0 <= line < len(lines):
+        return frozenset()
+    stand_in, offset = with_placeholder_line(source, line)  # the cursor line, made whole
+    stand_in += "\n".join(lines[line + 1:])
+    root = parse(stand_in.encode("utf-8", errors="surrogatepass")).root_node
+    caught: set[str] = set()
+    node: Node | None = root.descendant_for_byte_range(offset, offset)
+    while node is not None and node.parent is not None:
+        parent = node.parent
+        if node.type == "block" and parent.child_by_field_name("body") == node:
+            caught.update(error for error, pattern in named.items()
+                          if _guards(parent, pattern))
+        if parent.type in ("function_definition", "class_definition", "lambda"):
+            break  # an enclosing function's `try` does not run this code
+        node = parent
+    return frozenset(caught)
+
+
+def _guards(statement: Node, error: re.Pattern[str]) -> bool:
+    if statement.type == "try_statement":
+        return any(child.type in ("except_clause", "except_group_clause")
+                   and error.search(_header(child)) is not None
+                   for child in statement.children)
+    if statement.type == "with_statement":
+        header = _header(statement)
+        return "suppress" in header and error.search(header) is not None
+    return False
+
+
+def _header(clause: Node) -> str:
+    """The clause's text before its block (`except (KeyError, AttributeError) as e:`)."""
+    return " ".join(text(child) for child in clause.children if child.type != "block")
