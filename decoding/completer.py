@@ -17,7 +17,6 @@ import numpy as np
 
 from decoding.context import ContextBuilder, SnippetMemo, member_hint
 from decoding.cursor_context import CompletionContext
-from decoding.error_guards import caught_errors
 from decoding.healing import Healer, TokenTexts, healing_fragment
 from decoding.legal_sets import LegalSetProvider
 from decoding.model_files import DEFAULT_MODEL, embedded_model_for, resolve_model
@@ -306,7 +305,6 @@ class Completer:
             type_blind=type_blind, open_ended=open_ended,
             member_probe=self._probes.get(index.root) if oracle is not None else None,
             signature_probe=self._signatures.get(index.root) if oracle is not None else None,
-            errors_caught=caught_errors(request.text, request.line),
             document=(request.text, request.line))
         if not rescore:
             return Monitor(vocabulary, provider, self.runtime.vocab.piece, prefix, None, healed,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from decoding.call_signatures import keyword_names, pyright_may_know
-from decoding.error_guards import ATTRIBUTE_ERROR, IMPORT_ERROR
+from decoding.error_guards import ATTRIBUTE_ERROR, IMPORT_ERROR, caught_errors
 from decoding.member_rules import (
     INITIALIZERS,
     class_access_prior,
@@ -79,19 +79,16 @@ class LegalSetProvider:
                  open_ended: bool = False,
                  member_probe: MemberFactsOracle | None = None,
                  signature_probe: SignatureOracle | None = None,
-                 errors_caught: frozenset[str] = frozenset(),
                  document: tuple[str, int] | None = None) -> None:
         """`open_ended`: the document ends at the cursor, so the class being edited may
         define more members below it than anyone can see; `self.`/`cls.` there allows what
         is defined above, inherited, or already read in the class body.
-        `errors_caught`: the errors caught where the completion is written
-        (decoding.error_guards.caught_errors): where AttributeError is, members are left
-        free; where ImportError is, module names.
         `document`: the whole buffer and the cursor's line, for what is bound below the
-        cursor (index.scope.names_bound_later)."""
+        cursor (index.scope.names_bound_later) and the errors caught around it
+        (decoding.error_guards.caught_errors): where AttributeError is caught, members are
+        left free; where ImportError is, module names."""
         self.lookup = lookup
         self.open_ended = open_ended
-        self.errors_caught = errors_caught
         self.member_probe = member_probe
         self.signature_probe = signature_probe
         self.module = module
@@ -105,6 +102,7 @@ class LegalSetProvider:
         self._dynamic_types: bool | None = None  # any class typed receivers may make free
         self.document = document
         self._bound_later: frozenset[str] | None = None
+        self._caught: frozenset[str] | None = None
         self._hooks: dict[str, frozenset[str]] = {}
 
     def legal_for(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
@@ -130,7 +128,7 @@ class LegalSetProvider:
         if position.kind == "member":
             return self._member(position, text, line)
         if position.kind in ("import_module", "from_module"):
-            if IMPORT_ERROR in self.errors_caught:
+            if IMPORT_ERROR in self._errors_caught():
                 return None  # an optional dependency, maybe not installed here
             return self._modules(position.module or "")
         if position.kind == "from_name":
@@ -181,9 +179,15 @@ class LegalSetProvider:
                 if self.document is not None else frozenset()
         return self._bound_later
 
+    def _errors_caught(self) -> frozenset[str]:
+        if self._caught is None:
+            self._caught = caught_errors(*self.document) if self.document is not None \
+                else frozenset()
+        return self._caught
+
     def _member(self, position: IdentifierPosition, text: str, line: int) -> LegalSet | None:
         column = position.column
-        if ATTRIBUTE_ERROR in self.errors_caught:
+        if ATTRIBUTE_ERROR in self._errors_caught():
             return None
         receiver = self.resolver.resolve(self.module, text, line, column)
         starting = statement_function(position.receiver, text)
