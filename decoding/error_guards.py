@@ -24,8 +24,10 @@ def caught_errors(source: str, line: int) -> frozenset[str]:
     buffer, below the cursor too) is guarded against. A handler's own body is not guarded,
     nor is a function defined in a guarded body (it runs elsewhere)."""
     named = {error: pattern for error, pattern in _NAMED.items() if pattern.search(source)}
+    if not named:
+        return frozenset()
     lines = source.split("\n")
-    if not named or not 0 <= line < len(lines):
+    if not 0 <= line < len(lines):
         return frozenset()
     stand_in, offset = with_placeholder_line(source, line)  # the cursor line, made whole
     stand_in += "\n".join(lines[line + 1:])

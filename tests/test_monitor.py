@@ -668,32 +668,23 @@ def test_a_base_class_uses_members_its_subclasses_define(
         completer.registry.get(shop_root).close_buffer("shop/timed.py")
 
 
-@pytest.mark.parametrize(("intended", "passes"), [
-    ("if start != index:\n", True),  # bound below the nested function, read when it runs
-    ("if start != indexes:\n", False),
+_NESTED = ("def escape(text):\n    parts = []\n    start = 0\n\n    def flush():\n        ",
+           "\n\n    for index, char in enumerate(text):\n        flush()\n    return parts\n")
+_LOOP = ("def joined(fh):\n    for line in fh:\n        ",
+         "\n        if line.endswith('\\\\'):\n            oldline = line\n            continue\n")
+
+
+@pytest.mark.parametrize(("layout", "intended", "passes"), [
+    (_NESTED, "if start != index:\n", True),  # bound below the nested function, read when it runs
+    (_NESTED, "if start != indexes:\n", False),
+    (_LOOP, "line = oldline + line\n", True),  # set further down the loop, read on the next pass
+    (_LOOP, "line = oldlines + line\n", False),
 ])
-def test_a_nested_function_reads_names_its_enclosing_function_binds_below(
-        completer: Completer, shop_root: Path, teacher: Teacher, intended: str,
-        passes: bool) -> None:
-    text = "def escape(text):\n    parts = []\n    start = 0\n\n    def flush():\n        "
-    suffix = ("\n\n    for index, char in enumerate(text):\n        flush()\n"
-              "    return parts\n")
+def test_names_bound_below_that_the_line_reads_later(
+        completer: Completer, shop_root: Path, teacher: Teacher, layout: tuple[str, str],
+        intended: str, passes: bool) -> None:
+    text, suffix = layout
     written = written_in_file(completer, shop_root, teacher, text, "shop/escaping.py",
-                              intended, suffix)
-    assert (written == intended) is passes
-
-
-@pytest.mark.parametrize(("intended", "passes"), [
-    ("line = oldline + line\n", True),  # set further down the loop, read on the next pass
-    ("line = oldlines + line\n", False),
-])
-def test_a_loop_reads_names_it_binds_further_down(
-        completer: Completer, shop_root: Path, teacher: Teacher, intended: str,
-        passes: bool) -> None:
-    text = "def joined(fh):\n    for line in fh:\n        "
-    suffix = ("\n        if line.endswith('\\\\'):\n            oldline = line\n"
-              "            continue\n")
-    written = written_in_file(completer, shop_root, teacher, text, "shop/joining.py",
                               intended, suffix)
     assert (written == intended) is passes
 
