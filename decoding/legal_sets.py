@@ -30,6 +30,7 @@ from decoding.member_rules import (
 from decoding.oracles import MemberFactsOracle, MemberOracle, SignatureOracle
 from decoding.positions import KEYWORDS, STRING_PREFIXES, IdentifierPosition
 from decoding.receiver import ReceiverResolver
+from index.dynamic_globals import binds_names_at_run_time
 from index.installed_packages import module_names_in
 from index.lookups import SymbolLookup
 from index.models import Symbol, SymbolKind
@@ -42,9 +43,6 @@ _STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]*\*", re.M
 # A line that so far only names assignment targets (`a = b.c = `): what comes next may be a
 # new target, if `=` follows it.
 _CHAINED_ASSIGNMENT = re.compile(r"[ \t]*(?:[A-Za-z_][\w.]*[ \t]*=[ \t]*)+")
-# A module whose namespace is written through a mapping or executed code (names no parser
-# sees): `globals()["name"] = ...`, `globals().update(...)`, `exec(...)`.
-_DYNAMIC_GLOBALS = re.compile(r"\bglobals\(\)\s*(?:\[|\.(?:update|setdefault)\b)|\bexec\(")
 MODULE_ATTRIBUTES: frozenset[str] = frozenset(
     {"__name__", "__file__", "__doc__", "__path__", "__all__", "__spec__", "__dict__"})
 
@@ -145,7 +143,7 @@ class LegalSetProvider:
         listed: a star import from a module the index does not hold, or names set through
         `globals()`."""
         starred = self.lookup.star_imported_names(self.module)  # the buffer's own
-        if starred is None or _DYNAMIC_GLOBALS.search(text):
+        if starred is None or binds_names_at_run_time(text):
             return None
         for module in _STAR_IMPORT.findall(text):  # and those written since
             exported = self.lookup.star_exports(self._absolute(module))

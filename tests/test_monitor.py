@@ -111,6 +111,10 @@ def test_legal_code_passes_unchanged(completer: Completer, shop_root: Path, teac
     ("from shop import *\n\n", "x = shipping_cost\n", True),  # indexed: its `__all__`
     ("from shop import *\n\n", "x = compute_shipping\n", False),  # not in `__all__`
     ("globals()['made'] = 1\n\n\ndef f():\n    ", "x = made\n", True),
+    ("exec(source)\n\n\ndef f():\n    ", "x = made\n", True),  # into this module
+    ("exec(source, globals())\n\n\ndef f():\n    ", "x = made\n", True),
+    ("exec(source, env)\n\n\ndef f():\n    ", "x = made\n", False),  # into `env`
+    ("# exec(source)\n\n\ndef f():\n    ", "x = made\n", False),
     ("class A:\n    def f(self):\n        ", "x = __class__\n", True),
     ("def f():\n    ", "x = __class__\n", False),  # only methods have it
     ("def f():\n    ", "return __import__('pydoc').pager\n", True),  # a dunder builtin
