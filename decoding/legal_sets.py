@@ -19,6 +19,7 @@ from decoding.call_signatures import keyword_names, pyright_may_know
 from decoding.error_guards import ATTRIBUTE_ERROR, IMPORT_ERROR, caught_errors
 from decoding.member_rules import (
     INITIALIZERS,
+    assigned_above,
     class_access_prior,
     hasattr_guarded,
     is_super,
@@ -226,7 +227,8 @@ class LegalSetProvider:
             bonus = overridden_bonus(text, legal.names)
             legal = replace(legal, prior=_summed(legal.prior, bonus)) if bonus else legal
         if legal is not None and position.receiver:
-            guarded = hasattr_guarded(text, position.receiver) - legal.names
+            guarded = (hasattr_guarded(text, position.receiver)
+                       | assigned_above(text, position.receiver)) - legal.names
             legal = replace(legal, names=legal.names | guarded) if guarded else legal
         if legal is not None and receiver is not None and receiver.enclosing \
                 and self.open_ended and position.receiver:

@@ -100,6 +100,14 @@ def hasattr_guarded(text: str, receiver: str) -> frozenset[str]:
     return frozenset(re.findall(pattern, text))
 
 
+def assigned_above(text: str, receiver: str) -> frozenset[str]:
+    """Names the code above assigns on `receiver` in statements of their own
+    (`G.population = {}`, `G.pos: dict = {}`): Python sets them on any object without
+    `__slots__`, so later reads find them, though pyright's checker rejects them."""
+    pattern = rf"^[ \t]*{re.escape(receiver)}\.([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)"
+    return frozenset(re.findall(pattern, text, re.MULTILINE))
+
+
 def read_in_class(text: str, receiver: str, qualname: str) -> frozenset[str]:
     """Names read as `receiver.name` in the class body above the cursor (`self.helper()`
     calls a method that may be defined below)."""

@@ -197,7 +197,10 @@ class _Extractor:
 
     def collect_instance_attributes(self, body: Node, class_qualname: str,
                                     params: list[Parameter], method: str) -> None:
-        if not params or params[0].name != "self":
+        receiver = "self" if params and params[0].name == "self" else None
+        if method == "__new__":
+            receiver = _made_by_new(body) or receiver
+        if receiver is None:
             return
         # `self.x = x` where the parameter `x` is annotated: the attribute has that type.
         annotated = {p.name: p.annotation for p in params if p.annotation}
@@ -212,7 +215,7 @@ class _Extractor:
                 continue
             right = text(node.child_by_field_name("right"))
             annotation = text(node.child_by_field_name("type")) or annotated.get(right.strip())
-            for target in _attribute_targets(left):
+            for target in _attribute_targets(left, receiver):
                 self.add(qualname=f"{class_qualname}.{target}", name=target,
                          kind=SymbolKind.ATTRIBUTE, parent=class_qualname,
                          annotation=annotation or None,
@@ -332,19 +335,33 @@ def _target_names(node: Node) -> list[str]:
     return []
 
 
-def _attribute_targets(node: Node) -> list[str]:
+def _attribute_targets(node: Node, receiver: str) -> list[str]:
     if node.type == "attribute":
         obj = node.child_by_field_name("object")
         attr = node.child_by_field_name("attribute")
-        if obj is not None and text(obj) == "self" and attr is not None:
+        if obj is not None and text(obj) == receiver and attr is not None:
             return [text(attr)]
         return []
     if node.type in ("pattern_list", "tuple_pattern", "list_pattern", "expression_list"):
         names: list[str] = []
         for child in named_children(node):
-            names.extend(_attribute_targets(child))
+            names.extend(_attribute_targets(child, receiver))
         return names
     return []
+
+
+def _made_by_new(body: Node) -> str | None:
+    """The local a `__new__` binds to the instance it makes (`self = object.__new__(cls)`,
+    `obj = super().__new__(cls, *args)`): the attributes it sets on it are the instance's."""
+    for node in _walk_without_nested_scopes(body):
+        if node.type != "assignment":
+            continue
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if left is not None and left.type == "identifier" and right is not None \
+                and right.type == "call" and text(right.child_by_field_name("function")
+                                                   ).endswith(".__new__"):
+            return text(left)
+    return None
 
 
 def _walk_without_nested_scopes(node: Node) -> list[Node]:

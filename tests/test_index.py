@@ -215,6 +215,23 @@ def test_assignments_on_a_class_outside_its_body_define_class_attributes() -> No
     assert members == {"m.Counter.value": [], "m.Counter.a": [], "m.Counter.b": []}
 
 
+def test_attributes_a_new_method_sets_on_the_instance_it_makes() -> None:
+    """`self = object.__new__(cls)` in `__new__` (networkx's `_dispatchable`)."""
+    from index.python_symbols import extract_module
+
+    source = (b"class Dispatch:\n    def __new__(cls, name):\n"
+              b"        self = object.__new__(cls)\n        self.name = name\n"
+              b"        self.graphs, self.backends = {}, set()\n        other.x = 1\n"
+              b"        return self\n\n\nclass Made:\n    def __new__(cls):\n"
+              b"        obj = super().__new__(cls)\n        obj.ready = True\n"
+              b"        return obj\n\n\nclass Plain:\n    def __new__(cls):\n"
+              b"        cls.counter = 0\n        return cls\n")
+    members = {symbol.qualname: symbol.decorators for symbol in
+               extract_module(source, "m.py", "m").symbols if symbol.kind == SymbolKind.ATTRIBUTE}
+    assert members == {"m.Dispatch.name": ["instance"], "m.Dispatch.graphs": ["instance"],
+                       "m.Dispatch.backends": ["instance"], "m.Made.ready": ["instance"]}
+
+
 def test_module_level_objects_given_attributes_at_run_time_are_tagged() -> None:
     from index.models import DYNAMIC_ATTRIBUTES
     from index.python_symbols import extract_module

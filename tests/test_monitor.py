@@ -609,6 +609,21 @@ def test_a_hasattr_guard_makes_the_checked_name_legal(completer: Completer,
     assert {"decode", "seek"} <= legal.names and "tell" not in legal.names
 
 
+@pytest.mark.parametrize(("intended", "passes"), [
+    ("cart.population['x'] = 1\n", True),  # assigned above on the same receiver
+    ("cart.populations['x'] = 1\n", False),
+])
+def test_a_name_assigned_on_a_receiver_above_may_be_read(
+        completer: Completer, shop_root: Path, teacher: Teacher, intended: str,
+        passes: bool) -> None:
+    """networkx's examples: `G.population = {}`, then `G.population[city] = ...`."""
+    text = ("from shop.models import Cart\n\n\ndef load():\n    cart = Cart()\n"
+            "    cart.population = {}\n    ")
+    written = written_in_file(completer, shop_root, teacher, text, "shop/loading.py",
+                              intended)
+    assert (written == intended) is passes
+
+
 @pytest.mark.parametrize(("check", "narrowed"), [
     ("if type(event) is Request:", True),
     ("if isinstance(event, (Request, str)):", True),
