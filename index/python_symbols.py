@@ -186,9 +186,7 @@ class _Extractor:
             right = right.child_by_field_name("right")
         value = short_value(text(right)) if right is not None else None
         kind = SymbolKind.ATTRIBUTE if in_class else SymbolKind.VARIABLE
-        for name in names:
-            if name.startswith("__") and name.endswith("__") and name != "__all__":
-                continue
+        for name in names:  # dunders too: `pkg.__version__`, `Model.__tablename__`
             self.add(qualname=f"{parent}.{name}", name=name, kind=kind, parent=parent,
                      annotation=annotation, value=value, line=node.start_point[0],
                      end_line=node.end_point[0],

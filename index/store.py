@@ -20,7 +20,7 @@ from pathlib import Path
 from index.models import Chunk, Deprecation, Symbol, SymbolKind
 from index.symbol_rows import row_symbol, stored_bases, symbol_row
 
-SCHEMA_VERSION = 17
+SCHEMA_VERSION = 18
 log = logging.getLogger(__name__)
 
 _SCHEMA = """

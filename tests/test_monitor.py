@@ -610,6 +610,25 @@ def test_a_hasattr_guard_makes_the_checked_name_legal(completer: Completer,
 
 
 @pytest.mark.parametrize(("intended", "passes"), [
+    ("meta.__version__.split('.')\n", True),
+    ("meta.__versions__.split('.')\n", False),
+])
+def test_a_module_s_dunder_variables_are_its_members(
+        completer: Completer, shop_root: Path, teacher: Teacher, intended: str,
+        passes: bool) -> None:
+    """celery's tests read `celery.__version__`; the index had skipped dunder names."""
+    index = completer.registry.get(shop_root)
+    index.set_buffer("shop/meta.py", "__version__ = '1.0'\n__author__ = 'shop'\n")
+    try:
+        text = "from shop import meta\n\n\ndef version():\n    return "
+        written = written_in_file(completer, shop_root, teacher, text, "shop/versions.py",
+                                  intended)
+        assert (written == intended) is passes
+    finally:
+        index.close_buffer("shop/meta.py")
+
+
+@pytest.mark.parametrize(("intended", "passes"), [
     ("cart.population['x'] = 1\n", True),  # assigned above on the same receiver
     ("cart.populations['x'] = 1\n", False),
 ])
