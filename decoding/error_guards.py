@@ -11,7 +11,7 @@ import re
 
 from tree_sitter import Node
 
-from index.parsing import parse, text, with_placeholder_line
+from index.parsing import parse_with_placeholder, text
 
 ATTRIBUTE_ERROR = "AttributeError"
 IMPORT_ERROR = "ImportError"
@@ -26,12 +26,9 @@ def caught_errors(source: str, line: int) -> frozenset[str]:
     named = {error: pattern for error, pattern in _NAMED.items() if pattern.search(source)}
     if not named:
         return frozenset()
-    lines = source.split("\n")
-    if not 0 <= line < len(lines):
+    if not 0 <= line <= source.count("\n"):
         return frozenset()
-    stand_in, offset = with_placeholder_line(source, line)  # the cursor line, made whole
-    stand_in += "\n".join(lines[line + 1:])
-    root = parse(stand_in.encode("utf-8", errors="surrogatepass")).root_node
+    root, offset = parse_with_placeholder(source, line)  # the cursor line, made whole
     caught: set[str] = set()
     node: Node | None = root.descendant_for_byte_range(offset, offset)
     while node is not None and node.parent is not None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from decoding.call_signatures import keyword_names, pyright_may_know
+from decoding.dynamic_globals import binds_names_at_run_time
 from decoding.error_guards import ATTRIBUTE_ERROR, IMPORT_ERROR, caught_errors
 from decoding.member_rules import (
     INITIALIZERS,
@@ -31,7 +32,6 @@ from decoding.member_rules import (
 from decoding.oracles import MemberFactsOracle, MemberOracle, SignatureOracle
 from decoding.positions import KEYWORDS, STRING_PREFIXES, IdentifierPosition
 from decoding.receiver import ReceiverResolver
-from index.dynamic_globals import binds_names_at_run_time
 from index.installed_packages import module_names_in
 from index.lookups import SymbolLookup
 from index.models import Symbol, SymbolKind
@@ -242,7 +242,7 @@ class LegalSetProvider:
         """A receiver only pyright types, whose type (read from its hover on the receiver's
         last character) is a class that gets attributes by computed names, or a metaclass
         (its instances are classes)."""
-        if self.oracle is None or not position.receiver or position.column < 2:
+        if self.oracle is None:
             return False
         if self._dynamic_types is None:
             self._dynamic_types = bool(self.lookup.marked_dynamic()) \

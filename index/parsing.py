@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from functools import lru_cache
 
 import tree_sitter_python
 from tree_sitter import Language, Node, Parser, Tree
@@ -121,3 +122,20 @@ def with_placeholder_line(source: str, line: int) -> tuple[str, int]:
     head = "\n".join(lines[:line]) + ("\n" if line else "")
     placeholder = f"{head}{indent}pass\n"
     return placeholder, len((head + indent).encode("utf-8", errors="surrogatepass"))
+
+
+def parse_with_placeholder(source: str, line: int) -> tuple[Node, int]:
+    """The whole `source` with its `line` replaced by a placeholder statement (see
+    `with_placeholder_line`; the lines below are kept), parsed: its root node and the
+    placeholder's byte offset. Questions about what is bound or caught around the cursor,
+    below it too, are asked of this tree; the last few are kept, since one request may ask
+    several."""
+    tree, offset = _placeholder_tree(source, max(0, min(line, source.count("\n"))))
+    return tree.root_node, offset
+
+
+@lru_cache(maxsize=4)
+def _placeholder_tree(source: str, line: int) -> tuple[Tree, int]:
+    head, offset = with_placeholder_line(source, line)
+    rest = source.split("\n")[line + 1:]
+    return parse((head + "\n".join(rest)).encode("utf-8", errors="surrogatepass")), offset

@@ -10,7 +10,13 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from index.parsing import named_children, parse, text, with_placeholder_line
+from index.parsing import (
+    named_children,
+    parse,
+    parse_with_placeholder,
+    text,
+    with_placeholder_line,
+)
 
 # what every module has, plus `__builtins__` and `__debug__`
 MODULE_DUNDERS = frozenset({"__name__", "__file__", "__doc__", "__spec__", "__loader__",
@@ -93,11 +99,7 @@ def names_bound_later(source: str, line: int) -> frozenset[str]:
     loops around the line bind anywhere in their bodies, on the next pass (networkx's
     `line = oldline + line` reads the `oldline` set further down the loop). `source` is the
     whole buffer; its `line` is judged as a placeholder statement."""
-    lines = source.split("\n")
-    line = max(0, min(line, len(lines) - 1))
-    head, offset = with_placeholder_line(source, line)
-    stand_in = head + "\n".join(lines[line + 1:])
-    root = parse(stand_in.encode("utf-8", errors="surrogatepass")).root_node
+    root, offset = parse_with_placeholder(source, line)
     chain = _enclosing_scopes(root, offset)
     names: set[str] = set()
     if chain and chain[-1].type in _FUNCTION_NODES:

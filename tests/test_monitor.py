@@ -129,6 +129,26 @@ def test_bare_names_star_imported_or_set_through_globals(
     assert (written == intended) is passes
 
 
+@pytest.mark.parametrize(("source", "binds"), [
+    ("exec('x = 1')", True),
+    ('exec("a, b = (1, 2)")', True),  # commas inside a string or brackets do not count
+    ("exec(compile(src, '<x>', 'exec'), ns)", False),
+    ("exec(code, None, scope)", False),  # names go to `scope`
+    ("exec(code, globals(), scope)", True),
+    ("exec(code", True),  # unclosed: judged the safe way
+    ("exec(code, module.__dict__)  # exec(x)", False),
+    ("exec(f\'\'\'a, b\n\'\'\', ns)", False),
+    ("how eval() and exec() work", False),
+    ("globals()['x'] = 1", True),
+    ("globals().update(table)", True),
+    ("x = 1", False),
+])
+def test_modules_that_bind_names_at_run_time(source: str, binds: bool) -> None:
+    from decoding.dynamic_globals import binds_names_at_run_time
+
+    assert binds_names_at_run_time(source) is binds
+
+
 @pytest.mark.parametrize(("intended", "passes"), [
     ("return undefined_helper(cart)\n", False),  # ` undefined` after a keyword, one token
     ("if undefined_flag:\n        pass\n", False),

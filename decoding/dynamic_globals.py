@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from decoding.bracket_scanner import STRING_END
+
 _GLOBALS_WRITTEN = re.compile(r"\bglobals\(\)\s*(?:\[|\.(?:update|setdefault)\b)")
 _EXEC = re.compile(r"\bexec\(")
 _OWN_NAMESPACE = re.compile(r"\b(?:globals|locals|vars)\(\s*\)")
@@ -39,7 +41,8 @@ def call_arguments(source: str, start: int) -> list[str] | None:
         char = source[at]
         quote = next((q for q in _QUOTES if source.startswith(q, at)), None)
         if quote is not None:
-            at = _string_end(source, at + len(quote), quote)
+            closed = STRING_END[quote].match(source, at + len(quote))
+            at = closed.end() if closed is not None else len(source)
             continue
         if char == "#":
             newline = source.find("\n", at)
@@ -65,16 +68,3 @@ def _in_comment(source: str, at: int) -> bool:
     hash_at = before.find("#")
     return hash_at >= 0 and before.count('"', 0, hash_at) % 2 == 0 \
         and before.count("'", 0, hash_at) % 2 == 0
-
-
-def _string_end(source: str, at: int, quote: str) -> int:
-    while at < len(source):
-        if source[at] == "\\":
-            at += 2
-        elif source.startswith(quote, at):
-            return at + len(quote)
-        elif len(quote) == 1 and source[at] == "\n":
-            return at
-        else:
-            at += 1
-    return len(source)
