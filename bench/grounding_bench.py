@@ -122,7 +122,7 @@ def run_eval(model: str, mode: str, requests: list[dict[str, object]], raw_dir: 
             return {"status": "ok", "outputs": outputs, "seconds": seconds, "reused": True}
     tasks_path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in requests))
     out_path.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "lsp_server", "eval", "--tasks", str(tasks_path),
+    command = [sys.executable, "-m", "tether", "eval", "--tasks", str(tasks_path),
                "--mode", mode, "--model", model, "--out", str(out_path)]
     started = time.perf_counter()
     with log_path.open("w") as log, subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE,

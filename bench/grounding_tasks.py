@@ -19,7 +19,7 @@ from typing import Protocol, TypeVar
 
 from tree_sitter import Node
 
-from index.parsing import parse, string_literal_value, text, walk
+from tether.index.parsing import parse, string_literal_value, text, walk
 
 SKIPPED_DIRS = frozenset({"tests", "test", "testing", "docs", "doc", ".git", "build", "dist"})
 MIN_PRECEDING_LINES = 5

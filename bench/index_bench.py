@@ -29,8 +29,8 @@ TARGETS = {"full_seconds": 60.0, "symbols_seconds": 5.0, "update_p50_ms": 50.0}
 _PHASE = r"""
 import json, resource, sys, time
 from pathlib import Path
-from index.config import IndexConfig
-from index.workspace import WorkspaceIndex
+from tether.index.config import IndexConfig
+from tether.index.workspace import WorkspaceIndex
 root, cache, phase = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 started = time.perf_counter()
 index = WorkspaceIndex(root, IndexConfig(cache_dir=cache))

@@ -142,7 +142,7 @@ async def run(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     env = {**os.environ, "TETHER_CACHE_DIR": str(cache)}
     results: dict[str, Any] = {"settings": settings}
     started = time.perf_counter()
-    await client.start_io(sys.executable, "-m", "lsp_server", "serve", env=env)
+    await client.start_io(sys.executable, "-m", "tether", "serve", env=env)
     pid = client._server.pid  # type: ignore[union-attr]
     capabilities = types.ClientCapabilities(
         window=types.WindowClientCapabilities(work_done_progress=True),

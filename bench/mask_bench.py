@@ -1,8 +1,8 @@
-"""Token-mask benchmark for identifier-constrained decoding (decoding.vocab_trie).
+"""Token-mask benchmark for identifier-constrained decoding (decoding.mask.trie).
 
     python3 bench/mask_bench.py [--synthetic] [--vocab-size 150000] [--positions 30] [--warm]
 
-Uses the embedded model's real vocabulary when ``decoding.runtime`` and the model load (CPU
+Uses the embedded model's real vocabulary when ``decoding.model.runtime`` and the model load (CPU
 only), else a synthetic BPE-like vocabulary. Prints the VocabularyTrie build time, then for
 legal sets of 10, 100 and 1000 names the per-step mask cost -- allowed_tokens +
 TokenMask.apply on a vocabulary-sized float32 row, with a fresh LegalNames per position as in
@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from decoding.vocab_trie import (
+from tether.decoding.mask.trie import (
     LegalNames,
     TokenMask,
     VocabularyTrie,
@@ -142,8 +142,8 @@ def synthetic_vocab(size: int, seed: int = 0) -> tuple[list[bytes], set[int]]:
 
 def real_vocab() -> tuple[list[bytes], set[int], str] | None:
     try:
-        from decoding.model_files import resolve_model
-        from decoding.runtime import ModelRuntime
+        from tether.decoding.model.files import resolve_model
+        from tether.decoding.model.runtime import ModelRuntime
     except ImportError as exc:
         print(f"(runtime unavailable: {exc}; using a synthetic vocabulary)")
         return None

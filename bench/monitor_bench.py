@@ -41,7 +41,7 @@ def main() -> int:
         tasks = Path(scratch) / "tasks.jsonl"
         details = Path(scratch) / "details.jsonl"
         tasks.write_text("\n".join(lines) + "\n")
-        subprocess.run([sys.executable, "-m", "lsp_server", "eval", "--tasks", str(tasks),
+        subprocess.run([sys.executable, "-m", "tether", "eval", "--tasks", str(tasks),
                         "--mode", "grounded", "--model", args.model, "--details", str(details),
                         "--out", str(Path(scratch) / "out.jsonl")],
                        check=True, cwd=ROOT, stderr=subprocess.DEVNULL)

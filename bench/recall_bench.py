@@ -7,7 +7,7 @@ Samples statement lines inside functions of real repositories (sdists; tests/ an
 skipped), opens each file as an editor has it while that line is being written (the line
 cleared to its indentation, everything above and below kept) and force-decodes the line's
 real text through the grounded monitor: the embedded model's real vocabulary, the real
-index, real pyright, but no model inference (decoding.forcing). Prints per repository:
+index, real pyright, but no model inference (decoding.grounding.forcing). Prints per repository:
 
 - lines let through unchanged (target: every one; each blocked line is listed with the
   position and legal-set source that stopped it), and lines steered from a deprecated API;
@@ -33,18 +33,18 @@ from tree_sitter import Node
 
 from bench.grounding_tasks import SKIPPED_DIRS, python_files, spread_sample
 from bench.sources import fetch_sdist
-from decoding.completer import Completer, CompleterSettings, CompletionRequest
-from decoding.forcing import ForcedDecoder
-from decoding.legal_sets import LegalSet
-from decoding.model_files import resolve_model
-from decoding.monitor import Monitor
-from decoding.positions import IdentifierPosition
-from decoding.runtime import ModelRuntime
-from index.module_names import module_name
-from index.parsing import parse, walk
-from index.registry import WorkspaceRegistry
-from index.textfile import normalize_newlines
-from index.workspace import WorkspaceIndex
+from tether.decoding.completion.engine import Completer, CompleterSettings, CompletionRequest
+from tether.decoding.grounding.forcing import ForcedDecoder
+from tether.decoding.grounding.legal_sets import LegalSet
+from tether.decoding.grounding.monitor import Monitor
+from tether.decoding.grounding.positions import IdentifierPosition
+from tether.decoding.model.files import resolve_model
+from tether.decoding.model.runtime import ModelRuntime
+from tether.index.module_names import module_name
+from tether.index.parsing import parse, walk
+from tether.index.registry import WorkspaceRegistry
+from tether.index.textfile import normalize_newlines
+from tether.index.workspace import WorkspaceIndex
 
 DEFAULT_PACKAGES = ("attrs==24.2.0", "werkzeug==3.0.4", "pluggy==1.5.0")
 INVENTED_SUFFIX = "Zq"

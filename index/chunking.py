@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from index.models import Chunk, Symbol, SymbolKind
-from index.store import content_hash
+from tether.index.models import Chunk, Symbol, SymbolKind
+from tether.index.store import content_hash
 
 MAX_CHUNK_LINES = 60
 MAX_DOC_CHARS = 1500

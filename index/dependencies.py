@@ -19,9 +19,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-from index.models import Deprecation
-from index.module_deprecations import module_deprecations
-from index.parsing import parse
+from tether.index.models import Deprecation
+from tether.index.module_deprecations import module_deprecations
+from tether.index.parsing import parse
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import inspect
 import re
 from dataclasses import replace
 
-from index.models import Deprecation
+from tether.index.models import Deprecation
 
 
 def _words(words: str) -> frozenset[str]:

@@ -12,15 +12,15 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from index.deprecation_text import (
+from tether.index.deprecation_text import (
     docstring_deprecation,
     make_fact,
     mentions,
     merge_facts,
     parse_replacement,
 )
-from index.models import Deprecation
-from index.parsing import named_children, text
+from tether.index.models import Deprecation
+from tether.index.parsing import named_children, text
 
 _DECORATOR_NAMES = frozenset({"deprecated", "deprecate"})
 _MESSAGE_KEYWORDS = ("message", "msg", "reason", "details", "addendum")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from index.parsing import class_path, named_children, string_literal_value, text, walk
+from tether.index.parsing import class_path, named_children, string_literal_value, text, walk
 
 _OWN_CLASS = ("cls", "type(self)", "self.__class__")
 _DICT_WRITES = ("self.__dict__.update", "vars(self).update", "self.__dict__.setdefault")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pathspec
 from pathspec.pattern import Pattern
 
-from index.config import IndexConfig
-from index.textfile import SkipReason, decode_bytes, read_bytes
+from tether.index.config import IndexConfig
+from tether.index.textfile import SkipReason, decode_bytes, read_bytes
 
 BUILTIN_EXCLUDES = (
     "_build/", "htmlcov/", "__pypackages__/", "*.dist-info/", "site-packages/", ".eggs/",

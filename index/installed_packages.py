@@ -17,8 +17,8 @@ import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from index.models import DYNAMIC_ATTRIBUTES, Symbol, SymbolKind
-from index.python_symbols import ModuleSymbols, extract_module
+from tether.index.models import DYNAMIC_ATTRIBUTES, Symbol, SymbolKind
+from tether.index.python_symbols import ModuleSymbols, extract_module
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from index.installed_packages import InstalledPackages
-from index.models import DYNAMIC_ATTRIBUTES, SLOTTED, Deprecation, Symbol, SymbolKind
-from index.store import IndexStore
+from tether.index.installed_packages import InstalledPackages
+from tether.index.models import DYNAMIC_ATTRIBUTES, SLOTTED, Deprecation, Symbol, SymbolKind
+from tether.index.store import IndexStore
 
 MAX_RESOLVE_DEPTH = 12
 # bases that make a class a metaclass: its instances are classes (stdlib ones by last name)

@@ -9,8 +9,8 @@ from dataclasses import replace
 
 from tree_sitter import Node
 
-from index.deprecation_text import docstring_deprecation, merge_facts
-from index.deprecations import (
+from tether.index.deprecation_text import docstring_deprecation, merge_facts
+from tether.index.deprecations import (
     NESTED_SCOPES,
     definitions,
     deprecation_for_definition,
@@ -21,8 +21,8 @@ from index.deprecations import (
     statements,
     warning_facts,
 )
-from index.models import Deprecation
-from index.parsing import docstring_of, named_children, text
+from tether.index.models import Deprecation
+from tether.index.parsing import docstring_of, named_children, text
 
 
 def module_deprecations(tree_root: Node, source: bytes, module: str) -> dict[str, Deprecation]:

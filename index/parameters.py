@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from index.models import Parameter, ParamKind
-from index.parsing import named_children, text
+from tether.index.models import Parameter, ParamKind
+from tether.index.parsing import named_children, text
 
 MAX_VALUE_CHARS = 80
 

@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from index.deprecations import deprecation_for_definition
-from index.dynamic_attributes import (
+from tether.index.deprecations import deprecation_for_definition
+from tether.index.dynamic_attributes import (
     SetAttribute,
     assigned_on_classes,
     set_on_classes,
     set_on_self,
     set_on_variables,
 )
-from index.models import (
+from tether.index.models import (
     DYNAMIC_ATTRIBUTES,
     METACLASS,
     SLOTTED,
@@ -27,8 +27,8 @@ from index.models import (
     Symbol,
     SymbolKind,
 )
-from index.parameters import parameters_of, rendered_parameters, short_value
-from index.parsing import docstring_of, named_children, parse, string_literal_value, text
+from tether.index.parameters import parameters_of, rendered_parameters, short_value
+from tether.index.parsing import docstring_of, named_children, parse, string_literal_value, text
 
 _CONTAINER_STATEMENTS = ("if_statement", "try_statement", "with_statement", "else_clause",
                          "elif_clause", "except_clause", "finally_clause", "block")

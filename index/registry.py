@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from index.config import IndexConfig
-from index.embeddings import Embedder
-from index.workspace import ProgressCallback, WorkspaceIndex
+from tether.index.config import IndexConfig
+from tether.index.embeddings import Embedder
+from tether.index.workspace import ProgressCallback, WorkspaceIndex
 
 
 class WorkspaceRegistry:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from index.parsing import (
+from tether.index.parsing import (
     named_children,
     parse,
     parse_with_placeholder,

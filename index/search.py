@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.embeddings import EMBEDDING_DIM, MODEL_ID, Embedder
-from index.lru import LruCache
-from index.store import IndexStore
+from tether.index.embeddings import EMBEDDING_DIM, MODEL_ID, Embedder
+from tether.index.lru import LruCache
+from tether.index.store import IndexStore
 
 RRF_K = 60
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+|[0-9]{2,}")

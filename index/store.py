@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.models import Chunk, Deprecation, Symbol, SymbolKind
-from index.symbol_rows import row_symbol, stored_bases, symbol_row
+from tether.index.models import Chunk, Deprecation, Symbol, SymbolKind
+from tether.index.symbol_rows import row_symbol, stored_bases, symbol_row
 
 SCHEMA_VERSION = 18
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from index.models import Deprecation, Parameter, ParamKind, Symbol, SymbolKind
+from tether.index.models import Deprecation, Parameter, ParamKind, Symbol, SymbolKind
 
 
 def symbol_row(file_id: int | None, s: Symbol) -> tuple[object, ...]:

@@ -10,7 +10,7 @@ short does not keep what was below the cut) and what they belong to still exists
 
 from __future__ import annotations
 
-from index.models import Symbol
+from tether.index.models import Symbol
 
 
 def with_lost_definitions(parsed: list[Symbol], previous: list[Symbol],

@@ -29,16 +29,16 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
-from index.config import IndexConfig
-from index.gitignore import (
+from tether.index.config import IndexConfig
+from tether.index.gitignore import (
     IgnoreRules,
     config_excludes,
     is_ignored,
     read_ignore_file,
     repo_layers,
 )
-from index.secrets import is_secret_path, should_index_content
-from index.textfile import (
+from tether.index.secrets import is_secret_path, should_index_content
+from tether.index.textfile import (
     SkipReason,
     SourceText,
     read_source,

@@ -16,21 +16,21 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from index.chunking import code_chunks, doc_chunks
-from index.config import IndexConfig
-from index.dependencies import DependencyDeprecations, SitePackagesError, find_site_packages
-from index.embeddings import MODEL_ID, Embedder
-from index.installed_packages import InstalledPackages
-from index.lookups import SymbolLookup
-from index.models import Chunk
-from index.module_names import module_name
-from index.python_symbols import ModuleSymbols, extract_module
-from index.search import HybridSearcher
-from index.secrets import should_index_content
-from index.store import IndexStore, content_hash
-from index.syntax_recovery import with_lost_definitions
-from index.textfile import SourceText, read_source
-from index.walker import FileKind, WalkReport, Workspace, WorkspaceFile, classify
+from tether.index.chunking import code_chunks, doc_chunks
+from tether.index.config import IndexConfig
+from tether.index.dependencies import DependencyDeprecations, SitePackagesError, find_site_packages
+from tether.index.embeddings import MODEL_ID, Embedder
+from tether.index.installed_packages import InstalledPackages
+from tether.index.lookups import SymbolLookup
+from tether.index.models import Chunk
+from tether.index.module_names import module_name
+from tether.index.python_symbols import ModuleSymbols, extract_module
+from tether.index.search import HybridSearcher
+from tether.index.secrets import should_index_content
+from tether.index.store import IndexStore, content_hash
+from tether.index.syntax_recovery import with_lost_definitions
+from tether.index.textfile import SourceText, read_source
+from tether.index.walker import FileKind, WalkReport, Workspace, WorkspaceFile, classify
 
 log = logging.getLogger(__name__)
 EMBED_BATCH = 64

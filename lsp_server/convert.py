@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from decoding.analysis import MemberCompletion, Span
-from decoding.deprecated_uses import DeprecatedUse, TextEdit
-from decoding.prompt_window import utf16_to_index
-from index.models import Symbol, SymbolKind
+from tether.index.analysis import MemberCompletion, Span
+from tether.index.deprecated_uses import DeprecatedUse, TextEdit
+from tether.index.models import Symbol, SymbolKind
+from tether.index.text_positions import utf16_length, utf16_to_index
 
 if TYPE_CHECKING:
-    from lsp_server.documents import Document
+    from tether.lsp_server.documents import Document
 
 SOURCE = "tether"
 MODEL_SORT = "0000"
@@ -44,12 +44,8 @@ def clamp_position(text: str, position: types.Position) -> types.Position:
     lines = text.split("\n")
     line = min(position.line, len(lines) - 1)
     if position.line > line:
-        return types.Position(line, _utf16_len(lines[line]))
-    return types.Position(line, min(position.character, _utf16_len(lines[line])))
-
-
-def _utf16_len(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
+        return types.Position(line, utf16_length(lines[line]))
+    return types.Position(line, min(position.character, utf16_length(lines[line])))
 
 
 # -- completions ----------------------------------------------------------------------------

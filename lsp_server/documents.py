@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, TypeVar
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from lsp_server import convert
-from lsp_server.session import Session
+from tether.lsp_server import convert
+from tether.lsp_server.session import Session
 
 if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer

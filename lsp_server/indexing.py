@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from index.workspace import IndexProgress
-from lsp_server.session import Session
+from tether.index.workspace import IndexProgress
+from tether.lsp_server.session import Session
 
 if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-TETHER_LOGGERS = ("lsp_server", "decoding", "index")
+TETHER_LOGGERS = ("tether",)
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 

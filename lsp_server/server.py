@@ -21,13 +21,13 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
-from lsp_server import convert
-from lsp_server.documents import Document, DocumentSync, uri_path
-from lsp_server.indexing import IndexingController
-from lsp_server.logs import ClientLogHandler, LogFile, install_client_handler
-from lsp_server.scheduler import CompletionScheduler
-from lsp_server.session import Session
-from lsp_server.settings import SettingsStore, TetherSettings, pyproject_defaults
+from tether.lsp_server import convert
+from tether.lsp_server.documents import Document, DocumentSync, uri_path
+from tether.lsp_server.indexing import IndexingController
+from tether.lsp_server.logs import ClientLogHandler, LogFile, install_client_handler
+from tether.lsp_server.scheduler import CompletionScheduler
+from tether.lsp_server.session import Session
+from tether.lsp_server.settings import SettingsStore, TetherSettings, pyproject_defaults
 
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"

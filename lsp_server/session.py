@@ -14,20 +14,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
-from decoding import analysis
-from decoding import deprecated_uses as deprecation_analysis
-from decoding.completer import (
+from tether.decoding.completion.engine import (
     Completer,
     CompletionRequest,
     CompletionResult,
 )
-from decoding.model_files import ModelError
-from index.embeddings import Embedder
-from index.models import Symbol
-from index.module_names import module_name
-from index.registry import WorkspaceRegistry
-from index.workspace import IndexProgress, WorkspaceIndex
-from lsp_server.settings import TetherSettings
+from tether.decoding.model.files import ModelError
+from tether.index import analysis
+from tether.index import deprecated_uses as deprecation_analysis
+from tether.index.embeddings import Embedder
+from tether.index.models import Symbol
+from tether.index.module_names import module_name
+from tether.index.registry import WorkspaceRegistry
+from tether.index.workspace import IndexProgress, WorkspaceIndex
+from tether.lsp_server.settings import TetherSettings
 
 log = logging.getLogger(__name__)
 PYTHON_SUFFIXES = (".py", ".pyi")

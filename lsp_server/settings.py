@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from decoding.completer import MODES, CompleterSettings
-from index.config import DEFAULT_DOC_FOLDERS, IndexConfig
+from tether.decoding.completion.engine import MODES, CompleterSettings
+from tether.index.config import DEFAULT_DOC_FOLDERS, IndexConfig
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from decoding.completer import Completer, CompleterSettings
-from decoding.model_files import resolve_model
-from decoding.runtime import ModelRuntime
-from index.config import IndexConfig
-from index.registry import WorkspaceRegistry
+from tether.decoding.completion.engine import Completer, CompleterSettings
+from tether.decoding.model.files import resolve_model
+from tether.decoding.model.runtime import ModelRuntime
+from tether.index.config import IndexConfig
+from tether.index.registry import WorkspaceRegistry
 
 TEST_N_CTX = 2048
 

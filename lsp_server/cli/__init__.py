@@ -1,5 +1,5 @@
 """The `tether` command line."""
 
-from lsp_server.cli.main import main
+from tether.lsp_server.cli.main import main
 
 __all__ = ["main"]

@@ -9,15 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from decoding.completer import (
+from tether.decoding.completion.engine import (
     MODES,
     Completer,
     CompleterSettings,
     CompletionRequest,
     CompletionResult,
 )
-from decoding.model_files import ModelError
-from index.textfile import SourceText, read_source
+from tether.decoding.model.files import ModelError
+from tether.index.textfile import SourceText, read_source
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:

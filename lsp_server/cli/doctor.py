@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from index.workspace import database_path
+from tether.index.workspace import database_path
 
 PACKAGES = ("llama-cpp-python", "tree-sitter", "tree-sitter-python", "sentence-transformers",
             "torch", "pygls", "lsprotocol", "pyright")
@@ -41,7 +41,7 @@ def check_packages() -> list[Check]:
 
 
 def check_models() -> list[Check]:
-    from decoding.model_files import DEFAULT_MODEL, EMBEDDED_MODELS, resolve_model
+    from tether.decoding.model.files import DEFAULT_MODEL, EMBEDDED_MODELS, resolve_model
 
     checks = []
     for name in EMBEDDED_MODELS:
@@ -55,7 +55,7 @@ def check_models() -> list[Check]:
 
 
 def check_embedder() -> Check:
-    from index.embeddings import EmbedderUnavailableError, bundled_model_dir
+    from tether.index.embeddings import EmbedderUnavailableError, bundled_model_dir
 
     try:
         path = bundled_model_dir()

@@ -8,10 +8,10 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from index.config import IndexConfig
-from index.models import Symbol
-from index.workspace import WorkspaceIndex
-from lsp_server.cli.progress import ProgressBar
+from tether.index.config import IndexConfig
+from tether.index.models import Symbol
+from tether.index.workspace import WorkspaceIndex
+from tether.lsp_server.cli.progress import ProgressBar
 
 
 def add_workspace_arguments(parser: argparse.ArgumentParser) -> None:

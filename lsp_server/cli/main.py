@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from index.store import IndexLockedError
-from lsp_server.cli import complete_commands, doctor, index_commands
+from tether.index.store import IndexLockedError
+from tether.lsp_server.cli import complete_commands, doctor, index_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     complete_commands.add_model_arguments(evaluate)
     evaluate.set_defaults(handler=complete_commands.run_eval)
 
-    from lsp_server.cli import serve_command
+    from tether.lsp_server.cli import serve_command
 
     serve = commands.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", type=serve_command.parse_address,

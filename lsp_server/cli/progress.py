@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from index.workspace import IndexProgress
+from tether.index.workspace import IndexProgress
 
 
 class ProgressBar:

@@ -22,7 +22,7 @@ def run_serve(args: argparse.Namespace) -> int:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
 
-    from lsp_server.server import SERVER
+    from tether.lsp_server.server import SERVER
 
     if args.log_file:
         SERVER.settings.override = {"logFile": args.log_file}

@@ -1,7 +1,7 @@
 /**
  * Resolution of the command line that starts the Tether language server.
  *
- * Precedence: `tether.server.command` > `tether.server.pythonPath -m lsp_server serve` >
+ * Precedence: `tether.server.command` > `tether.server.pythonPath -m tether serve` >
  * `tether serve` found on PATH.
  *
  * Pure module (no `vscode` import); file-system access is injected for testing.
@@ -37,7 +37,9 @@ export interface ResolveContext {
 
 export const DEFAULT_EXECUTABLE = 'tether';
 export const SERVE_ARGS: readonly string[] = ['serve'];
-export const PYTHON_MODULE_ARGS: readonly string[] = ['-m', 'lsp_server', 'serve'];
+// -P (Python 3.11+): the working directory, the user's workspace, is not put on sys.path, so a
+// workspace file such as index.py can never stand in for one of Tether's modules.
+export const PYTHON_MODULE_ARGS: readonly string[] = ['-P', '-m', 'tether', 'serve'];
 
 /**
  * Splits a command line into argv the way a POSIX shell would for the simple cases:

@@ -20,14 +20,14 @@ describe('resolveServerCommand', () => {
   });
 
   it('splits an explicit command string', () => {
-    const r = resolveServerCommand({ command: '"/opt/my tools/python" -m lsp_server serve' }, onPath(undefined));
-    assert.deepEqual(r, { command: '/opt/my tools/python', args: ['-m', 'lsp_server', 'serve'], source: 'command' });
+    const r = resolveServerCommand({ command: '"/opt/my tools/python" -m tether serve' }, onPath(undefined));
+    assert.deepEqual(r, { command: '/opt/my tools/python', args: ['-m', 'tether', 'serve'], source: 'command' });
   });
 
-  it('uses pythonPath -m lsp_server serve when no command is set', () => {
+  it('uses pythonPath -m tether serve when no command is set', () => {
     for (const command of [undefined, null, '', '   ', []]) {
       const r = resolveServerCommand({ command, pythonPath: '/venv/bin/python' }, onPath('/usr/bin/tether'));
-      assert.deepEqual(r, { command: '/venv/bin/python', args: ['-m', 'lsp_server', 'serve'], source: 'pythonPath' });
+      assert.deepEqual(r, { command: '/venv/bin/python', args: ['-P', '-m', 'tether', 'serve'], source: 'pythonPath' });
     }
   });
 
@@ -47,7 +47,7 @@ describe('resolveServerCommand', () => {
     const expand = (s: string) => s.replace('${workspaceFolder}', '/ws').replace(/^~/, '/home/u');
     assert.deepEqual(resolveServerCommand({ pythonPath: '${workspaceFolder}/.venv/bin/python' }, { ...onPath(undefined), expand }), {
       command: '/ws/.venv/bin/python',
-      args: ['-m', 'lsp_server', 'serve'],
+      args: ['-P', '-m', 'tether', 'serve'],
       source: 'pythonPath',
     });
     assert.deepEqual(resolveServerCommand({ command: ['~/bin/tether', 'serve'] }, { ...onPath(undefined), expand }), {
@@ -79,7 +79,7 @@ describe('splitCommandLine', () => {
 
 describe('formatCommandLine', () => {
   it('quotes arguments with spaces', () => {
-    assert.equal(formatCommandLine({ command: '/a b/python', args: ['-m', 'lsp_server', 'serve'] }), "'/a b/python' -m lsp_server serve");
+    assert.equal(formatCommandLine({ command: '/a b/python', args: ['-P', '-m', 'tether', 'serve'] }), "'/a b/python' -P -m tether serve");
   });
 });
 

@@ -1,5 +1,0 @@
-import sys
-
-from lsp_server.cli import main
-
-sys.exit(main())
