@@ -13,7 +13,7 @@ from tether.index.models import Symbol, SymbolKind
 from tether.index.text_positions import utf16_length, utf16_to_index
 
 if TYPE_CHECKING:
-    from tether.lsp_server.documents import Document
+    from tether.lsp_server.snapshots import DocumentSnapshot
 
 SOURCE = "tether"
 MODEL_SORT = "0000"
@@ -95,7 +95,7 @@ def member_items(members: list[MemberCompletion], uri: str,
     return items
 
 
-def completion_list(text: str | None, members: list[MemberCompletion], doc: Document,
+def completion_list(text: str | None, members: list[MemberCompletion], doc: DocumentSnapshot,
                     position: types.Position,
                     capabilities: types.ClientCapabilities) -> types.CompletionList:
     """The model's completion first (when there is one), then the receiver's members."""

@@ -1,5 +1,7 @@
-"""Open documents: buffers into the index (debounced, off the protocol loop) and deprecation
-diagnostics published after each refresh; file watchers for changes outside the editor."""
+"""Open documents: their snapshots into the index and deprecation diagnostics published
+after each refresh (debounced, off the protocol loop); file watchers for changes outside the
+editor. The edit thread is the one writer of the session's buffers and of the index's copy
+of them; the protocol loop hands it snapshots."""
 
 from __future__ import annotations
 
@@ -7,15 +9,13 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from lsprotocol import types
-from pygls.uris import to_fs_path
 
 from tether.lsp_server import convert
 from tether.lsp_server.session import Session
+from tether.lsp_server.snapshots import DocumentSnapshot, is_python, uri_path
 
 if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer
@@ -23,21 +23,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 WATCHED = ("**/*.py", "**/*.pyi", "**/*.md", "**/*.rst")
-PYTHON_LANGUAGES = ("python", "py")
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    uri: str
-    path: Path
-    text: str
-    version: int | None
-    python: bool
-
-
-def uri_path(uri: str) -> Path | None:
-    path = to_fs_path(uri) if uri.startswith("file:") else None
-    return Path(path) if path else None
 
 
 class DocumentSync:
@@ -50,8 +35,9 @@ class DocumentSync:
         self.delay_s = delay_s
         self._pending: dict[str, asyncio.Task[None]] = {}
 
-    def get(self, uri: str) -> Document | None:
-        """An open document (or a file on disk), None for unknown URIs."""
+    def get(self, uri: str) -> DocumentSnapshot | None:
+        """A snapshot of an open document (or of a file on disk), None for unknown URIs.
+        Protocol loop only: it reads pygls's live document."""
         path = uri_path(uri)
         if path is None:
             return None
@@ -60,21 +46,28 @@ class DocumentSync:
             text = doc.source
         except (OSError, UnicodeDecodeError):
             return None
-        python = (doc.language_id or "").lower() in PYTHON_LANGUAGES or path.suffix in (
-            ".py", ".pyi")
-        return Document(uri, path, text, doc.version, python)
+        return DocumentSnapshot(uri, path, text, doc.version, is_python(doc.language_id, path))
 
     async def run(self, work: Callable[..., T], *args: object) -> T:
         """A blocking domain call on an analysis thread."""
         return await asyncio.get_running_loop().run_in_executor(self.analysis, work, *args)
 
+    async def apply(self, doc: DocumentSnapshot) -> None:
+        """The snapshot into the session and the index now, on the edit thread."""
+        await asyncio.get_running_loop().run_in_executor(
+            self.edits, self.session.sync_buffer, doc)
+
+    async def flush(self) -> None:
+        """Every open document into the index now, ahead of its debounced refresh
+        (analysis must see an edit made a moment ago in another file)."""
+        snapshots = [doc for uri in list(self.server.workspace.text_documents)
+                     if (doc := self.get(uri)) is not None]
+        await asyncio.get_running_loop().run_in_executor(
+            self.edits, self.session.sync_buffers, snapshots)
+
     # -- lifecycle of a buffer -------------------------------------------------------------
 
     def changed(self, uri: str, immediately: bool = False) -> None:
-        doc = self.get(uri)
-        if doc is None:
-            return
-        self.session.open_buffer(doc.path, doc.text)
         self.refresh(uri, 0.0 if immediately else self.delay_s)
 
     def refresh(self, uri: str, delay_s: float) -> None:
@@ -99,9 +92,8 @@ class DocumentSync:
         doc = self.get(uri)
         if doc is None or uri not in self.server.workspace.text_documents:
             return
-        loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self.edits, self.session.sync_buffer, doc.path)
+            await self.apply(doc)
             uses = await self.run(self.session.deprecated_uses, doc.path, doc.text) if (
                 doc.python) else []
         except Exception:

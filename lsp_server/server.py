@@ -22,12 +22,13 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from tether.lsp_server import convert
-from tether.lsp_server.documents import Document, DocumentSync, uri_path
+from tether.lsp_server.documents import DocumentSync
 from tether.lsp_server.indexing import IndexingController
 from tether.lsp_server.logs import ClientLogHandler, LogFile, install_client_handler
 from tether.lsp_server.scheduler import CompletionScheduler
 from tether.lsp_server.session import Session
 from tether.lsp_server.settings import SettingsStore, TetherSettings, pyproject_defaults
+from tether.lsp_server.snapshots import DocumentSnapshot, uri_path
 
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"
@@ -159,7 +160,8 @@ class TetherServer(LanguageServer):
             self.indexer.schedule(self.session.roots)
 
     def indexed(self) -> None:
-        """After an indexing phase: fresh diagnostics, and prepare to complete."""
+        """After an indexing phase: the open buffers into the new index, fresh
+        diagnostics, and prepare to complete."""
         assert self.documents is not None and self.session is not None
         self.documents.refresh_all()
         for path in list(self.session.buffers):
@@ -167,21 +169,27 @@ class TetherServer(LanguageServer):
 
     def warm_up(self, path: Path) -> None:
         if self.session is not None and path.suffix in (".py", ".pyi"):
-            self.background(self.scheduler.run(partial(self.session.warm_up, path)))
+            self.background(self._warm_up(path))
+
+    async def _warm_up(self, path: Path) -> None:
+        assert self.session is not None and self.documents is not None
+        await self.documents.flush()  # the buffer it warms up on is in the index
+        await self.scheduler.run(partial(self.session.warm_up, path))
 
     def background(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def document(self, uri: str) -> Document | None:
+    def document(self, uri: str) -> DocumentSnapshot | None:
         return self.documents.get(uri) if self.documents is not None else None
 
-    async def generate(self, doc: Document, position: types.Position,
+    async def generate(self, doc: DocumentSnapshot, position: types.Position,
                        timeout_s: float | None = None) -> str | None:
         """The model's completion; None when superseded or (with `timeout_s`) too slow, in
         which case the generation is cancelled."""
-        assert self.session is not None
+        assert self.session is not None and self.documents is not None
+        await self.documents.apply(doc)  # the completion reads the index with this version
         work = partial(self.session.complete, doc.path, doc.text, position.line,
                        position.character)
         try:
@@ -312,6 +320,7 @@ async def completion(ls: TetherServer, params: types.CompletionParams) -> types.
     if doc is None or not doc.python:
         return types.CompletionList(is_incomplete=False, items=[])
     position = convert.clamp_position(doc.text, params.position)
+    await documents.flush()
     members, text = await asyncio.gather(
         documents.run(session.members, doc.path, doc.text, position.line, position.character),
         ls.generate(doc, position, MODEL_WAIT_IN_MENU_S))
@@ -340,6 +349,7 @@ async def hover(ls: TetherServer, params: types.HoverParams) -> types.Hover | No
     if doc is None or not doc.python:
         return None
     position = convert.clamp_position(doc.text, params.position)
+    await documents.flush()
     symbol = await documents.run(session.hover, doc.path, doc.text, position.line,
                                  position.character)
     return convert.hover(symbol, ls.client_capabilities)

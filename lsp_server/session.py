@@ -1,6 +1,10 @@
 """The server's domain side, free of LSP types: workspace folders and their indexes, open
 buffers, the completer, analysis calls, status. Methods here block (SQLite, tree-sitter, the
-model); the protocol layer runs them on worker threads and converts the results."""
+model); the protocol layer runs them on worker threads and converts the results.
+
+Who changes what: the buffers (and the index's copy of them) only on the edit thread, from
+document snapshots; indexes on the index thread; the completer on the model thread.
+Analysis threads only read."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -28,9 +32,9 @@ from tether.index.module_names import module_name
 from tether.index.registry import WorkspaceRegistry
 from tether.index.workspace import IndexProgress, WorkspaceIndex
 from tether.lsp_server.settings import TetherSettings
+from tether.lsp_server.snapshots import PYTHON_SUFFIXES, DocumentSnapshot
 
 log = logging.getLogger(__name__)
-PYTHON_SUFFIXES = (".py", ".pyi")
 Progress = Callable[[IndexProgress], None]
 
 
@@ -58,13 +62,12 @@ class Session:
                                           embeddings_on_first_use=False)
         self.completer = Completer(settings.completer_settings(), self.registry)
         self.roots: list[Path] = []
-        self.buffers: dict[Path, str] = {}
+        self.buffers: dict[Path, DocumentSnapshot] = {}  # written by the edit thread only
         self.indexing: set[Path] = set()
         self.latencies: deque[float] = deque(maxlen=20)
         self.errors: deque[str] = deque(maxlen=20)
         self.model_error: str | None = None
         self.warmed: set[Path] = set()
-        self._buffer_lock = threading.Lock()
         self.stop = threading.Event()
 
     # -- folders and documents --------------------------------------------------------------
@@ -108,7 +111,8 @@ class Session:
     # -- indexing (index thread) ------------------------------------------------------------
 
     def index_folder(self, root: Path, progress: Progress) -> dict[str, int]:
-        """Symbols phase: create (or refresh) the folder's index, then apply open buffers."""
+        """Symbols phase: create (or refresh) the folder's index (the server then applies
+        the open buffers to it, on the edit thread)."""
         self.indexing.add(root)
         try:
             index = self.index_for(root)
@@ -116,7 +120,6 @@ class Session:
                 index = self.registry.get(root, progress)
             else:
                 index.index_all(progress, embeddings=False)
-            self.sync_all()
             return index.store.counts()
         except Exception as error:
             self._error(f"indexing {root} failed: {error}")
@@ -145,31 +148,29 @@ class Session:
 
     # -- buffers (edit thread) --------------------------------------------------------------
 
-    def open_buffer(self, path: Path, text: str) -> None:
-        self.buffers[path] = text
-
-    def sync_buffer(self, path: Path) -> bool:
-        """Write the buffer's latest text into the index (cheap when unchanged)."""
-        found = self._located_index(path)
-        text = self.buffers.get(path)
-        if found is None or text is None:
+    def sync_buffer(self, doc: DocumentSnapshot) -> bool:
+        """Adopt a document's snapshot, and write it into its folder's index (cheap when
+        unchanged). An older version than the one held is ignored."""
+        held = self.buffers.get(doc.path)
+        if held is not None and held.version is not None and doc.version is not None and (
+                held.version > doc.version):
+            return False
+        self.buffers[doc.path] = doc
+        found = self._located_index(doc.path)
+        if found is None:
             return False
         location, index = found
-        with self._buffer_lock:
-            return index.set_buffer(location.rel, text)
+        return index.set_buffer(location.rel, doc.text)
 
-    def sync_all(self) -> None:
-        """Every open buffer into the index now, ahead of its debounced refresh (analysis
-        must see an edit made a moment ago in another file)."""
-        for path in list(self.buffers):
-            self.sync_buffer(path)
+    def sync_buffers(self, docs: list[DocumentSnapshot]) -> None:
+        for doc in docs:
+            self.sync_buffer(doc)
 
     def close_buffer(self, path: Path) -> None:
         self.buffers.pop(path, None)
         found = self._located_index(path)
         if found is not None:
-            with self._buffer_lock:
-                found[1].close_buffer(found[0].rel)
+            found[1].close_buffer(found[0].rel)
             self.completer.close_document(found[0].root, found[0].rel)
 
     def file_changed(self, path: Path, deleted: bool) -> bool:
@@ -178,8 +179,7 @@ class Session:
         if found is None:
             return False
         location, index = found
-        with self._buffer_lock:
-            return index.remove_file(location.rel) if deleted else index.update_file(location.rel)
+        return index.remove_file(location.rel) if deleted else index.update_file(location.rel)
 
     # -- analysis (analysis threads) --------------------------------------------------------
 
@@ -191,7 +191,6 @@ class Session:
         found = self._python(path)
         if found is None:
             return None
-        self.sync_all()
         return analysis.symbol_at(found[1], found[0].module or "", text, line, char)
 
     def deprecated_uses(self, path: Path, text: str) -> list[deprecation_analysis.DeprecatedUse]:
@@ -217,7 +216,6 @@ class Session:
         found = self._python(path)
         if found is None:
             return []
-        self.sync_all()
         return analysis.member_completions(found[1], found[0].module or "", text, line, char)
 
     def describe(self, path: Path, qualname: str) -> Symbol | None:
@@ -269,27 +267,24 @@ class Session:
         model, build the grounded mode's tables, start the type oracle and evaluate this
         buffer's prompt (kept in the cache), by completing one token at its end."""
         location = self.locate(path)
-        text = self.buffers.get(path)
-        if location is None or location.root in self.warmed or text is None:
+        doc = self.buffers.get(path)
+        if location is None or location.root in self.warmed or doc is None:
             return
         if self.index_for(location.root) is None or not self.load_model():
             return
         self.warmed.add(location.root)
         try:
-            self.completer.prepare(location.root, location.rel, text)
+            self.completer.prepare(location.root, location.rel, doc.text)
         except Exception:
             log.exception("preparing the completer for %s failed", location.root)
-        lines = text.split("\n")
-        settings = self.completer.settings
-        saved, settings.max_tokens = settings.max_tokens, 1
+        lines = doc.text.split("\n")
         started = time.perf_counter()
         try:
-            self._complete(self._request(path, text, len(lines) - 1, len(lines[-1])),
+            self._complete(replace(self._request(path, doc.text, len(lines) - 1,
+                                                 len(lines[-1])), max_tokens=1),
                            threading.Event())
         except Exception:
             log.exception("warming up for %s failed", location.root)
-        finally:
-            settings.max_tokens = saved
         log.info("ready to complete in %s (%.0f ms)", location.root,
                  (time.perf_counter() - started) * 1000)
 

@@ -1,38 +1,91 @@
 """Typed server settings: defaults < `[tool.tether]` in pyproject.toml < initializationOptions
 < `workspace/configuration` (section "tether"). Keys are camelCase in the editor and may be
 snake_case or camelCase in pyproject.toml. An invalid value is reported (naming the key) and
-the previous value is kept."""
+the previous value is kept. Each setting is declared once, as a field of `TetherSettings`
+with its default, validation and description; the JSON Schema (`tether settings --schema`),
+the VS Code manifest and docs/settings.md are made from those declarations."""
 
 from __future__ import annotations
 
 import logging
-import re
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from tether.decoding.completion.engine import MODES, CompleterSettings
-from tether.index.config import DEFAULT_DOC_FOLDERS, IndexConfig
+from tether.index.config import DEFAULT_DOC_FOLDERS, DEFAULT_EXCLUDES, IndexConfig
+from tether.lsp_server.settings_schema import (
+    Boolean,
+    Choice,
+    Integer,
+    OptionalText,
+    Setting,
+    StringList,
+    json_schema,
+    setting,
+    settings_of,
+    snake_case,
+)
 
 log = logging.getLogger(__name__)
+
+_MODE_DESCRIPTIONS = {
+    "plain": "The model alone, from the code around the cursor.",
+    "rag": "The model with code and documentation retrieved from the repository.",
+    "grounded": "Retrieval, plus decoding constrained to names the repository defines "
+                "(members of the receiver's type).",
+    "blind": "Like `grounded`, but any name defined in the repository is allowed, whatever "
+             "the receiver's type (a baseline for benchmarks).",
+}
+_BUILTIN_EXCLUDES = ", ".join(f"`{pattern}`" for pattern in DEFAULT_EXCLUDES[:6])
 
 
 @dataclass(frozen=True, slots=True)
 class TetherSettings:
-    model_path: str | None = None
-    mode: str = "grounded"
-    max_tokens: int = 64
-    context_budget: int = 384
-    threads: int | None = None
-    gpu_layers: int | None = None
-    doc_folders: tuple[str, ...] = DEFAULT_DOC_FOLDERS
-    excludes: tuple[str, ...] = ()
-    enable: bool = True
-    log_file: str | None = None
-    debounce_ms: int = 75
-    embeddings: bool = True
+    """Every server setting: its default, validation and description (see settings_schema)."""
+
+    model_path: str | None = setting(
+        None, OptionalText(),
+        "A GGUF model file or the name of an embedded model; `null` uses the default embedded "
+        "model.", paths=True)
+    mode: str = setting("grounded", Choice({mode: _MODE_DESCRIPTIONS[mode] for mode in MODES}),
+                         "How completions are made.")
+    max_tokens: int = setting(
+        64, Integer(minimum=1), "Maximum number of tokens generated per completion.")
+    context_budget: int = setting(
+        384, Integer(minimum=0),
+        "Tokens of repository context (retrieved code and docs) put in the prompt in `rag` and "
+        "`grounded` modes.")
+    threads: int | None = setting(
+        None, Integer(minimum=1, nullable=True),
+        "CPU threads used for inference; `null` uses half the CPUs, at most 8.")
+    gpu_layers: int | None = setting(
+        None, Integer(minimum=-1, nullable=True, note="-1 offloads every layer"),
+        "Model layers offloaded to the GPU: `0` keeps the model on the CPU, `-1` offloads every "
+        "layer, `null` offloads every layer when llama.cpp was built with GPU support.")
+    doc_folders: tuple[str, ...] = setting(
+        DEFAULT_DOC_FOLDERS, StringList(empty=DEFAULT_DOC_FOLDERS),
+        "Documentation folders indexed for retrieval, relative to the workspace root; an empty "
+        "list means the default.", paths=True)
+    excludes: tuple[str, ...] = setting(
+        (), StringList(),
+        "Gitignore-style patterns excluded from indexing, besides the built-in ones "
+        f"({_BUILTIN_EXCLUDES}, …).")
+    enable: bool = setting(
+        True, Boolean(),
+        "Offer completions. When false the server keeps running (hover, diagnostics, quick "
+        "fixes) but completes nothing.")
+    log_file: str | None = setting(
+        None, OptionalText(), "A file the server also writes its log to.", paths=True)
+    debounce_ms: int = setting(
+        75, Integer(minimum=0, maximum=2000, unit="milliseconds"),
+        "Milliseconds a completion request waits before it runs; a newer request for the same "
+        "document replaces it.")
+    embeddings: bool = setting(
+        True, Boolean(),
+        "Embed code and docs for semantic search; false keeps search lexical (BM25) only.")
 
     def completer_settings(self) -> CompleterSettings:
         return CompleterSettings(model=self.model_path, mode=self.mode,
@@ -52,95 +105,26 @@ class TetherSettings:
         return (self.doc_folders, self.excludes)
 
 
+SETTINGS: tuple[Setting, ...] = settings_of(TetherSettings)
+_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def schema() -> dict[str, Any]:
+    """The settings as a JSON Schema object (`tether settings --schema`)."""
+    return json_schema(SETTINGS, "Tether server settings")
+
+
+def as_options(settings: TetherSettings) -> dict[str, Any]:
+    """`settings` as editors spell them: camelCase keys, JSON values."""
+    return {s.key: (list(v) if isinstance(v := getattr(settings, s.name), tuple) else v)
+            for s in SETTINGS}
+
+
 @dataclass(slots=True)
 class SettingsUpdate:
     settings: TetherSettings
     problems: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
-
-
-def _positive_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError("expected a positive integer")
-    return value
-
-
-def _non_negative_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError("expected an integer >= 0")
-    return value
-
-
-def _gpu_layers(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < -1:
-        raise ValueError("expected an integer >= -1 (-1 offloads every layer)")
-    return value
-
-
-def _mode(value: Any) -> str:
-    if value not in MODES:
-        raise ValueError(f"expected one of {', '.join(MODES)}")
-    return str(value)
-
-
-def _optional_text(value: Any) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if not isinstance(value, str):
-        raise ValueError("expected a string")
-    return value.strip()
-
-
-def _string_list(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-        raise ValueError("expected a list of strings")
-    return tuple(value)
-
-
-def _doc_folders(value: Any) -> tuple[str, ...]:
-    """An empty list (what editors send when nothing is configured) means the defaults."""
-    return _string_list(value) or DEFAULT_DOC_FOLDERS
-
-
-def _boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("expected true or false")
-    return value
-
-
-def _debounce(value: Any) -> int:
-    value = _non_negative_int(value)
-    if value > 2000:
-        raise ValueError("expected at most 2000 milliseconds")
-    return value
-
-
-_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "model_path": _optional_text,
-    "mode": _mode,
-    "max_tokens": _positive_int,
-    "context_budget": _non_negative_int,
-    "threads": _positive_int,
-    "gpu_layers": _gpu_layers,
-    "doc_folders": _doc_folders,
-    "excludes": _string_list,
-    "enable": _boolean,
-    "log_file": _optional_text,
-    "debounce_ms": _debounce,
-    "embeddings": _boolean,
-}
-assert set(_CHECKS) == {f.name for f in fields(TetherSettings)}
-
-
-def camel_case(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def snake_case(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def unwrap(options: Any) -> Mapping[str, Any]:
@@ -159,17 +143,17 @@ def apply(base: TetherSettings, raw: Any, origin: str) -> SettingsUpdate:
         if value is None:  # editors send null for "not set": the lower layer's value stays
             continue
         name = snake_case(str(key))
-        check = _CHECKS.get(name)
-        if check is None:
+        spec = _BY_NAME.get(name)
+        if spec is None:
             update.unknown.append(str(key))
             continue
         try:
-            changes[name] = check(value)
+            changes[name] = spec.check(value)
         except ValueError as error:
-            default = getattr(TetherSettings(), name)
+            default = spec.default
             kept = getattr(base, name)
             update.problems.append(
-                f"Tether: invalid {origin} setting `{camel_case(name)}`: {error}, got "
+                f"Tether: invalid {origin} setting `{spec.key}`: {error}, got "
                 f"{value!r}; using {kept!r}" + ("" if kept == default else
                                                f" (default {default!r})"))
     update.settings = replace(base, **changes)
@@ -191,8 +175,16 @@ def pyproject_defaults(root: Path) -> Mapping[str, Any]:
     return table if isinstance(table, Mapping) else {}
 
 
+def _unset_by(layer: Mapping[str, Any], later: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`layer` without the keys `later` sets to null: the editor has unset them since."""
+    cleared = {snake_case(str(key)) for key, value in unwrap(later).items() if value is None}
+    return {key: value for key, value in unwrap(layer).items()
+            if snake_case(str(key)) not in cleared}
+
+
 class SettingsStore:
-    """The layers and the settings they make; `resolve` rebuilds from every layer."""
+    """The layers and the settings they make; `resolve` rebuilds from every layer. A null in
+    the workspace configuration also unsets the key's initializationOptions value."""
 
     def __init__(self) -> None:
         self.project: Mapping[str, Any] = {}
@@ -206,7 +198,8 @@ class SettingsStore:
         problems: list[str] = []
         unknown: list[str] = []
         for layer, origin in ((self.project, "pyproject.toml [tool.tether]"),
-                              (self.init_options, "initializationOptions"),
+                              (_unset_by(self.init_options, self.client),
+                               "initializationOptions"),
                               (self.client, "workspace configuration"),
                               (self.override, "command-line")):
             update = apply(settings, layer, origin)

@@ -64,6 +64,5 @@ def completer(model_runtime: ModelRuntime,
     registry = WorkspaceRegistry(config)
     engine = Completer(CompleterSettings(max_tokens=24), registry, runtime=model_runtime)
     yield engine
-    for client in engine._pyright.values():
-        client.shutdown()
+    engine.pyright.close()
     registry.close()

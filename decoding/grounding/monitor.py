@@ -4,7 +4,8 @@ Installed as the runtime's logits hook for one generation. Before each token it 
 current line (the buffer's cursor line plus the text generated so far); at an identifier
 position with a known legal set it masks every token that would spell anything else, drops
 deprecated names that have a legal replacement and boosts that replacement. Positions whose
-legal set is unknown stay unconstrained.
+legal set is unknown stay unconstrained. Each step is a generator (decoding.model.queries):
+whole-name choice asks the driver for scores, it never calls the model itself.
 """
 
 from __future__ import annotations
@@ -18,9 +19,6 @@ import numpy as np
 
 from tether.decoding.grounding.legal_sets import LegalSet, LegalSetProvider
 from tether.decoding.grounding.name_choice import (
-    REPLACEMENT_BOOST,
-    ContinuationScorer,
-    LookAhead,
     MonitorStats,
     NameChooser,
     NamePlan,
@@ -29,15 +27,15 @@ from tether.decoding.grounding.name_choice import (
 )
 from tether.decoding.grounding.position_reader import PositionReader
 from tether.decoding.grounding.positions import IdentifierPosition
+from tether.decoding.grounding.ranking import (
+    add_ranking_bonus,
+    canonical_ranking,
+    prefer_replacements,
+)
 from tether.decoding.mask.trie import LegalNames, TokenMask, allowed_tokens
 from tether.decoding.mask.vocab_index import IDENT_CHARS, VocabularyIndex
+from tether.decoding.model.queries import Step, run_step
 
-# Ranking among legal names, token by token: a small bonus for the token that continues a name
-# the way the tokenizer spells it (masking alone lets the model drift into odd splits such as
-# ` r`,`oot`,`_`,`dir`). The usage prior only enters whole-name choice
-# (decoding.grounding.name_choice).
-CANONICAL_BONUS = 1.0
-MAX_RANKED_NAMES = 400
 RESCORED_KINDS = frozenset({"member", "from_name"})
 _LAST_TARGET = re.compile(r"([A-Za-z_]\w*)[ \t]*=[ \t]*$")  # `self.cache =`: `cache`
 MAX_RESCORES_PER_GENERATION = 3
@@ -49,13 +47,11 @@ MEMBER_KIND = frozenset({"member"})
 
 class Monitor:
     def __init__(self, vocabulary: VocabularyIndex, provider: LegalSetProvider,
-                 piece: object, prefix: str, scorer: ContinuationScorer | None = None,
-                 healed: str = "", look_ahead: LookAhead | None = None,
+                 piece: object, prefix: str, rescore: bool = False, healed: str = "",
                  positions: PositionReader | None = None) -> None:
         """`healed`: text token healing took off the end of `prefix`, which the model writes
-        first (see decoding.grounding.healing). `scorer` and `look_ahead` evaluate candidate names
-        on
-        the live generation (see decoding.grounding.name_choice); without them names are chosen
+        first (see decoding.grounding.healing). `rescore`: choose names by whole-name scores,
+        asked of the driver (decoding.grounding.name_choice); without it names are chosen
         greedily under the mask. `positions`: a reader that may already have scanned the
         lines of `prefix` above its last one."""
         self.vocabulary = vocabulary
@@ -68,8 +64,7 @@ class Monitor:
         self._positions = positions if positions is not None else PositionReader()
         self.mask = TokenMask(vocabulary.trie.vocab_size)
         self.stats = MonitorStats()
-        self.chooser = NameChooser(vocabulary, provider.lookup.store, scorer, look_ahead,
-                                   self.stats)
+        self.chooser = NameChooser(vocabulary, provider.lookup.store, rescore, self.stats)
         self.avoided: list[str] = []
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._generated = ""
@@ -101,17 +96,23 @@ class Monitor:
             name="tether-legal-set-prefetch", daemon=True)
         self._prefetching.start()
 
-    def logits_hook(self, generated_ids: list[int], logits: np.ndarray) -> np.ndarray | None:
+    def step(self, generated_ids: list[int], logits: np.ndarray) -> Step:
+        """One decoding step: edits `logits` (or returns a replacement), asking the driver
+        for whole-name scores where it chooses a name."""
         if self._prefetching is not None:
             self._prefetching.join()
             self._prefetching = None
         started = time.perf_counter()
         try:
-            return self._step(generated_ids, logits)
+            return (yield from self._step(generated_ids, logits))
         finally:
             self.stats.mask_seconds += time.perf_counter() - started
 
-    def _step(self, generated_ids: list[int], logits: np.ndarray) -> np.ndarray | None:
+    def logits_hook(self, generated_ids: list[int], logits: np.ndarray) -> np.ndarray | None:
+        """The step for drivers without a model (forced decoding): no query is answered."""
+        return run_step(self.step(generated_ids, logits))
+
+    def _step(self, generated_ids: list[int], logits: np.ndarray) -> Step:
         while self._seen_tokens < len(generated_ids):
             self._last_piece = self._decoder.decode(
                 self.piece(generated_ids[self._seen_tokens]))  # type: ignore[operator]
@@ -122,7 +123,7 @@ class Monitor:
         line = text[line_start:]
         if self._dot_pending:
             self._dot_pending = False
-            return self._before_dot(text, line_start, line, logits)
+            return (yield from self._before_dot(text, line_start, line, logits))
         position = self._positions.position(text, line_start, line)
         if position is None:
             self.stats.free_steps += 1
@@ -135,7 +136,7 @@ class Monitor:
         if legal is None:
             self.stats.free_steps += 1
             return None
-        return self._constrain(position, line_number, line, legal, logits)
+        return (yield from self._constrain(position, line_number, line, legal, logits))
 
     def _guard_keywords(self, partial: str, legal: LegalSet, logits: np.ndarray) -> None:
         """At an argument any expression may come, names included that are bound only later
@@ -146,8 +147,7 @@ class Monitor:
         logits[self.vocabulary.keyword_equals_outside(partial, legal.keyword_params)] = -np.inf
         self.stats.constrained_steps += 1
 
-    def _before_dot(self, text: str, line_start: int, line: str,
-                    logits: np.ndarray) -> np.ndarray | None:
+    def _before_dot(self, text: str, line_start: int, line: str, logits: np.ndarray) -> Step:
         """The first step after healing took `.` (and any typed member characters) off a
         prompt ending in `receiver.`: the model may now write the dot together with the
         member's first characters, as its vocabulary spells them (`._`, `.__`); only first
@@ -171,8 +171,8 @@ class Monitor:
         bonus = self._first_token_bonus(legal, position.partial)
         if self.stats.rescored < MAX_RESCORES_PER_GENERATION:
             # whole-name choice adds the legal set's bonuses itself, once, as its prior
-            plan, logits = self.chooser.from_dot(position, self.prefix_line, legal, logits,
-                                                 self._seen_tokens, bonus)
+            plan, logits = yield from self.chooser.from_dot(
+                position, self.prefix_line, legal, logits, self._seen_tokens, bonus)
             if plan is not None:
                 return self._follow(plan, logits)
         for token, amount in bonus.items():
@@ -198,7 +198,7 @@ class Monitor:
             self.stats.analysis_seconds += time.perf_counter() - started
 
     def _constrain(self, position: IdentifierPosition, line_number: int, line: str,
-                   legal: LegalSet, logits: np.ndarray) -> np.ndarray | None:
+                   legal: LegalSet, logits: np.ndarray) -> Step:
         if position.kind == "argument":
             self._guard_keywords(position.partial, legal, logits)  # edits in place
             return None
@@ -237,12 +237,11 @@ class Monitor:
                 and (not partial or self._last_piece == "." + partial)
                 and self.stats.rescored < MAX_RESCORES_PER_GENERATION):
             # scored on the model's own logits: the chooser adds the bonuses as its prior
-            plan, logits = self.chooser.after_first_token(position, line_number, legal,
-                                                          logits, self._seen_tokens)
+            plan, logits = yield from self.chooser.after_first_token(
+                position, line_number, legal, logits, self._seen_tokens)
             if plan is not None:
                 return self._follow(plan, logits)
-        self._rank(position, legal, partial, logits)
-        self._prefer_replacements(legal, partial, logits)
+        self._rank(legal, partial, logits)
         return logits
 
     def _with_new_targets(self, position: IdentifierPosition, line_number: int, line: str,
@@ -302,50 +301,12 @@ class Monitor:
                 self.avoided.append(f"{deprecated} -> {replacement}")
         return names
 
-    def _rank(self, position: IdentifierPosition, legal: LegalSet, partial: str,
-              logits: np.ndarray) -> None:
+    def _rank(self, legal: LegalSet, partial: str, logits: np.ndarray) -> None:
         ranked = self._ranked.get(id(legal))
         if ranked is None:
-            ranked = self._ranked[id(legal)] = self._ranking(legal)
-        bonus: dict[int, float] = {}
-        ending = 0.0  # the bonus for ending the name here, when `partial` is a legal name
-        for name, prior in ranked:
-            if not name.startswith(partial):
-                continue
-            if name == partial:
-                ending = prior
-                continue
-            written = ""
-            for token, piece in self.vocabulary.spelling(name):
-                if written == partial:
-                    if bonus.get(token, -1.0) < prior:
-                        bonus[token] = prior
-                    break
-                written += piece
-                if len(written) > len(partial):
-                    break
-        if ending:
-            logits[self.vocabulary.name_enders] += ending
-        for token, amount in bonus.items():
-            logits[token] += amount  # -inf (masked) stays -inf
-
-    @staticmethod
-    def _ranking(legal: LegalSet) -> list[tuple[str, float]]:
-        names = legal.without_deprecated()
-        if len(names) > MAX_RANKED_NAMES:
-            return []
-        return [(name, CANONICAL_BONUS) for name in names]
-
-    def _prefer_replacements(self, legal: LegalSet, partial: str, logits: np.ndarray) -> None:
-        replacements = set(legal.preferred().values())
-        targets = [r for r in replacements if r.startswith(partial) and r != partial]
-        if not targets:
-            return
-        names = LegalNames(targets)
-        boosted = allowed_tokens(self.vocabulary.trie, names, partial,
-                                 allow_leading_space=False)
-        if boosted.size:
-            self.mask.boost(logits, boosted, REPLACEMENT_BOOST)
+            ranked = self._ranked[id(legal)] = canonical_ranking(legal)
+        add_ranking_bonus(self.vocabulary, ranked, partial, logits)
+        prefer_replacements(self.vocabulary, self.mask, legal, partial, logits)
 
     def _dot_firsts(self, legal: LegalSet, partial: str) -> np.ndarray:
         """The first tokens of the legal names that continue `partial`, each spelled with

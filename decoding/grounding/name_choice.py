@@ -4,15 +4,16 @@ Greedy decoding under a mask commits to a name's first token before it sees the 
 a member position the first token also decides between kinds of names: Gemma spells
 `.prepare_headers` as `.` `prepare` `_headers` but `._pool` as `._` `pool` (and a vocabulary
 may spell `.get` as one token). So the most promising legal names are scored over their whole
-spelling, side by side (ModelRuntime.score_continuations), with a prior for names the
-repository uses often, and the best is planned and then written token by token.
+spelling, side by side, with a prior for names the repository uses often, and the best is
+planned and then written token by token. The chooser asks for the scores as queries of its
+step (decoding.model.queries); the driver answers them on the live generation.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Generator
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,7 @@ import numpy as np
 from tether.decoding.grounding.legal_sets import LegalSet
 from tether.decoding.grounding.positions import IdentifierPosition
 from tether.decoding.mask.vocab_index import VocabularyIndex
+from tether.decoding.model.queries import LookAhead, ModelQuery, QueryAnswer, ScoreContinuations
 from tether.index.store import IndexStore
 
 REPLACEMENT_BOOST = 4.0
@@ -35,15 +37,9 @@ USAGE_WEIGHT = 0.6
 CONTENTION_MARGIN = 3.0
 MAX_CONTENDERS = 3
 
-# (logits, candidate token sequences, tokens that end a name) -> (log-probabilities, the
-# logits to go on editing); see ModelRuntime.score_continuations
-ContinuationScorer = Callable[[np.ndarray, Sequence[Sequence[int]], np.ndarray],
-                              tuple[list[float] | None, np.ndarray]]
-# (logits, tokens) -> (for each token, the next-token log-probabilities after it; the logits
-# to go on editing); see ModelRuntime.log_probs_after
-LookAhead = Callable[[np.ndarray, Sequence[int]],
-                     tuple[list[np.ndarray] | None, np.ndarray]]
 Spelling = tuple[tuple[int, str], ...]
+# a choice: yields the model queries it needs, returns (the plan or None, logits to go on with)
+Choice = Generator[ModelQuery, QueryAnswer, "tuple[NamePlan | None, np.ndarray]"]
 
 
 @dataclass(slots=True)
@@ -71,18 +67,17 @@ class MonitorStats:
 
 
 class NameChooser:
-    def __init__(self, vocabulary: VocabularyIndex, store: IndexStore,
-                 scorer: ContinuationScorer | None, look_ahead: LookAhead | None,
+    def __init__(self, vocabulary: VocabularyIndex, store: IndexStore, rescore: bool,
                  stats: MonitorStats) -> None:
+        """`rescore`: ask the driver for whole-name scores (off: names are chosen greedily
+        under the mask, as drivers without a model need)."""
         self.vocabulary = vocabulary
         self.store = store
-        self.scorer = scorer
-        self.look_ahead = look_ahead
+        self.rescore = rescore
         self.stats = stats
 
     def after_first_token(self, position: IdentifierPosition, line_number: int,
-                          legal: LegalSet, logits: np.ndarray, start: int
-                          ) -> tuple[NamePlan | None, np.ndarray]:
+                          legal: LegalSet, logits: np.ndarray, start: int) -> Choice:
         """Choose among the names that continue what is written at the position, from the
         tokens that finish them. Candidates are those whose next token survived every
         hook's mask (healing included), best first."""
@@ -94,19 +89,18 @@ class NameChooser:
             if spelling and np.isfinite(logits[spelling[0][0]]):
                 candidates.append((-(float(logits[spelling[0][0]]) + prior.get(name, 0.0)),
                                    name, spelling))
-        return self._best(position, line_number, candidates, prior, logits, start,
-                          position.partial)
+        return (yield from self._best(position, line_number, candidates, prior, logits, start,
+                                      position.partial))
 
     def from_dot(self, position: IdentifierPosition, line_number: int, legal: LegalSet,
-                 logits: np.ndarray, start: int, bonus: dict[int, float]
-                 ) -> tuple[NamePlan | None, np.ndarray]:
+                 logits: np.ndarray, start: int, bonus: dict[int, float]) -> Choice:
         """Choose a member before its dot is written (healing took it off the prompt): every
         legal name whose first token is in contention competes (`.` `prepare` `_headers`
         against `._` `pool`), a first token's contention judged with `bonus` (the largest
         prior among the names it starts). Names spelled with more than one token are
         pre-ranked by their first two tokens, the second read one token ahead, so that names
         sharing the first token are not told apart by the prior alone."""
-        if self.scorer is None or self.look_ahead is None:
+        if not self.rescore:
             return None, logits
         spellings: dict[str, Spelling] = {}
         for name in candidate_names(legal, position.partial):
@@ -128,36 +122,36 @@ class NameChooser:
         ahead: dict[int, np.ndarray] = {}
         if firsts:
             started = time.perf_counter()
-            rows, logits = self.look_ahead(logits, firsts)
+            rows, logits = yield LookAhead(logits, firsts)
             self.stats.scoring_seconds += time.perf_counter() - started
             if rows is None:
                 return None, logits
-            ahead = dict(zip(firsts, rows, strict=True))
+            ahead = dict(zip(firsts, rows, strict=True))  # type: ignore[call-overload]
         candidates = []
         for name, spelling in spellings.items():
             score = float(logits[spelling[0][0]]) + prior.get(name, 0.0)
             if len(spelling) > 1:
                 score += float(ahead[spelling[0][0]][spelling[1][0]])
             candidates.append((-score, name, spelling))
-        return self._best(position, line_number, candidates, prior, logits, start, "")
+        return (yield from self._best(position, line_number, candidates, prior, logits, start,
+                                      ""))
 
     def _best(self, position: IdentifierPosition, line_number: int,
               candidates: list[tuple[float, str, Spelling]], prior: dict[str, float],
-              logits: np.ndarray, start: int, written: str
-              ) -> tuple[NamePlan | None, np.ndarray]:
-        if len(candidates) < 2 or self.scorer is None:
+              logits: np.ndarray, start: int, written: str) -> Choice:
+        if len(candidates) < 2 or not self.rescore:
             return None, logits
         candidates.sort(key=lambda candidate: (candidate[0], len(candidate[2]), candidate[1]))
         best = candidates[:RESCORED_CANDIDATES]
         started = time.perf_counter()
-        scores, logits = self.scorer(
+        scores, logits = yield ScoreContinuations(
             logits, [tuple(token for token, _ in spelling) for *_, spelling in best],
             self.vocabulary.name_enders)
         self.stats.scoring_seconds += time.perf_counter() - started
         if scores is None:
             return None, logits  # greedy masking decides this one
         self.stats.rescored += 1
-        _, name, spelling = max(zip(scores, best, strict=True),
+        _, name, spelling = max(zip(scores, best, strict=True),  # type: ignore[call-overload]
                                 key=lambda pair: pair[0] + prior.get(pair[1][1], 0.0))[1]
         pieces = [piece for _, piece in spelling]
         if not written and pieces[0].startswith("."):

@@ -49,6 +49,7 @@ from tether.decoding.model.files import ModelLoadError, validate_gguf
 from tether.decoding.model.fim import FimMode, FimTemplate, detect_fim_template
 from tether.decoding.model.kv_states import DocumentCache
 from tether.decoding.model.llama_handles import MAX_BRANCHES, LlamaHandles, load_handles
+from tether.decoding.model.queries import ModelQuery, QueryAnswer, ScoreContinuations, run_step
 from tether.decoding.model.types import (
     ContextOverflowError,
     Generation,
@@ -255,15 +256,21 @@ class ModelRuntime:
 
     # ---------------------------------------------------------------- generation
 
+    def _answer(self, query: ModelQuery) -> QueryAnswer:
+        """A constraint's question about the live generation (inside generate only)."""
+        if isinstance(query, ScoreContinuations):
+            return self.score_continuations(query.logits, query.branches, query.enders)
+        return self.log_probs_after(query.logits, query.tokens)
+
     def score_continuations(self, logits: np.ndarray, branches: Sequence[Sequence[int]],
                             enders: np.ndarray | None = None
                             ) -> tuple[list[float] | None, np.ndarray]:
-        """See BranchEvaluator.score_continuations (only for use inside a logits hook)."""
+        """See BranchEvaluator.score_continuations (only inside generate: a hook's query)."""
         return self._branches.score_continuations(logits, branches, enders)
 
     def log_probs_after(self, logits: np.ndarray, tokens: Sequence[int]
                         ) -> tuple[list[np.ndarray] | None, np.ndarray]:
-        """See BranchEvaluator.log_probs_after (only for use inside a logits hook)."""
+        """See BranchEvaluator.log_probs_after (only inside generate: a hook's query)."""
         return self._branches.log_probs_after(logits, tokens)
 
     def generate(
@@ -280,7 +287,8 @@ class ModelRuntime:
 
         Each step: ``logits_hook(generated_ids, logits)`` may edit ``logits`` -- a float32
         numpy view of llama.cpp's buffer for the last position, valid only during the call --
-        in place; the argmax is taken; a stop/EOG/control token ends with ``"eos"``;
+        in place, or return a Step (see decoding.model.queries) whose queries are answered on
+        the live generation; the argmax is taken; a stop/EOG/control token ends with ``"eos"``;
         ``should_stop(text_so_far)`` ends with ``"stop"``; ``max_tokens`` ends with
         ``"max_tokens"``. ``cancel`` is checked between prompt batches and between steps.
         ``max_tokens=0`` only evaluates (prefills) the prompt. ``doc_key`` names the
@@ -331,7 +339,7 @@ class ModelRuntime:
                     break
                 logits = h.last_logits(self.vocab_size)
                 if logits_hook is not None:
-                    replaced = logits_hook(generated, logits)
+                    replaced = run_step(logits_hook(generated, logits), self._answer)
                     if replaced is not None:
                         logits = replaced
                     if cancel is not None and cancel.is_set():

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
+from tether.decoding.model.queries import LogitsHook
 
 __all__ = ["ContextOverflowError", "Generation", "GenerationError", "LogitsHook", "StopReason"]
 
 StopReason = Literal["eos", "stop", "max_tokens", "cancelled"]
-# A hook edits the logits in place; it returns a replacement array when it had to detach
-# from llama.cpp's buffer (ModelRuntime.score_continuations), else None.
-LogitsHook = Callable[[list[int], np.ndarray], "np.ndarray | None"]
 
 
 class GenerationError(RuntimeError):

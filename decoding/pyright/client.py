@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lsprotocol import types
+
 from tether.decoding.pyright.protocol import (
     CompletionResult,
     MemberSet,
@@ -91,7 +93,7 @@ class PyrightClient(PyrightSession):
                 return None
             lsp_char = utf16_column(lines[line], character)
             context = completion_context(lines[line][:character])
-            result = self._request(path, text, "textDocument/completion", {
+            result = self._request(path, text, types.TEXT_DOCUMENT_COMPLETION, {
                 "textDocument": {"uri": uri},
                 "position": {"line": line, "character": lsp_char},
                 "context": context}, timeout)
@@ -104,7 +106,7 @@ class PyrightClient(PyrightSession):
     def hover(self, path: Path, text: str, line: int, character: int, *,
               timeout: float | None = None) -> str | None:
         """Hover text (usually the declared signature) at the position, or None."""
-        result = self._at_position("textDocument/hover", path, text, line, character, timeout)
+        result = self._at_position(types.TEXT_DOCUMENT_HOVER, path, text, line, character, timeout)
         if not isinstance(result, dict):
             return None
         contents = result.get("contents")
@@ -120,7 +122,7 @@ class PyrightClient(PyrightSession):
         """For each signature pyright offers inside the call open at the position (one per
         overload), its parameters as written (`indent: int | None = None`, `*`, `**kwds:
         Any`); [] when it knows no signature there; None when it cannot answer."""
-        result = self._at_position("textDocument/signatureHelp", path, text, line, character,
+        result = self._at_position(types.TEXT_DOCUMENT_SIGNATURE_HELP, path, text, line, character,
                                    timeout)
         if result is FAILED:
             return None

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from tether.decoding.bracket_scanner import BracketScanner
 from tether.decoding.grounding.oracles import MemberFacts
-from tether.decoding.pyright.protocol import TAG_DEPRECATED, TAG_UNNECESSARY
+from tether.decoding.pyright.protocol import SEVERITY_ERROR, TAG_DEPRECATED, TAG_UNNECESSARY
 from tether.index.deprecation_text import parse_replacement
 from tether.index.lru import LruCache
 
@@ -35,7 +35,6 @@ CACHE_SIZE = 256
 ABSENT_MEMBER = "tether_absent_member_probe"
 # at module level after the probes: an attribute no `int` has, which only the checker reports
 CHECKED_MARKER = "(0).tether_probe_checked\n"
-SEVERITY_ERROR = 1
 ATTRIBUTE_ERRORS = frozenset({"reportAttributeAccessIssue", "reportOptionalMemberAccess"})
 UNDEFINED_NAME = "reportUndefinedVariable"
 

@@ -11,10 +11,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from lsprotocol import types
+
 from tether.index.text_positions import utf16_to_index
 
-KIND_KEYWORD = 14
-TAG_UNNECESSARY, TAG_DEPRECATED = 1, 2
+KIND_KEYWORD = types.CompletionItemKind.Keyword.value
+TAG_UNNECESSARY = types.DiagnosticTag.Unnecessary.value
+TAG_DEPRECATED = types.DiagnosticTag.Deprecated.value
+SEVERITY_ERROR = types.DiagnosticSeverity.Error.value
 IDENT = re.compile(r"[^\W\d]\w*")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _QUOTED = re.compile(r"\"([^\W\d]\w*)\"")
@@ -23,7 +27,7 @@ _QUOTED = re.compile(r"\"([^\W\d]\w*)\"")
 @dataclass(frozen=True, slots=True)
 class PyrightCompletion:
     label: str
-    kind: int  # LSP CompletionItemKind (2 method, 3 function, 5 field, 6 variable, 7 class...)
+    kind: int  # an lsprotocol CompletionItemKind value; 0 where pyright gave none
     detail: str | None = None
     sort_text: str | None = None
     insert_text: str | None = None
@@ -62,7 +66,7 @@ def default_settings(python_path: str | None = None) -> dict[str, Any]:
 
 def client_capabilities() -> dict[str, Any]:
     return {
-        "general": {"positionEncodings": ["utf-16"]},
+        "general": {"positionEncodings": [types.PositionEncodingKind.Utf16.value]},
         "workspace": {"configuration": True, "workspaceFolders": True,
                       "didChangeConfiguration": {"dynamicRegistration": True},
                       "didChangeWatchedFiles": {"dynamicRegistration": True}},
@@ -75,7 +79,8 @@ def client_capabilities() -> dict[str, Any]:
                                    "tagSupport": {"valueSet": [TAG_UNNECESSARY]},
                                    "labelDetailsSupport": True,
                                    "documentationFormat": ["plaintext", "markdown"]},
-                "completionItemKind": {"valueSet": list(range(1, 26))},
+                "completionItemKind": {"valueSet": [kind.value for kind in
+                                                    types.CompletionItemKind]},
             },
             "hover": {"contentFormat": ["plaintext", "markdown"]},
             "publishDiagnostics": {"relatedInformation": False, "versionSupport": True,
@@ -100,18 +105,18 @@ def initialize_params(workspace: Path, process_id: int) -> dict[str, Any]:
 
 _IGNORED_SERVER_REQUESTS = frozenset({
     "client/registerCapability", "client/unregisterCapability",
-    "window/workDoneProgress/create", "window/showMessageRequest"})
+    types.WINDOW_WORK_DONE_PROGRESS_CREATE, types.WINDOW_SHOW_MESSAGE_REQUEST})
 
 
 def server_request_answer(method: str, params: Any, settings: dict[str, Any],
                           workspace: Path) -> tuple[bool, Any]:
     """(answered, result) for a request pyright sends to its client."""
-    if method == "workspace/configuration":
+    if method == types.WORKSPACE_CONFIGURATION:
         items = (params or {}).get("items") or []
         return True, [_section(settings, item.get("section")) for item in items]
     if method in _IGNORED_SERVER_REQUESTS:
         return True, None
-    if method == "workspace/workspaceFolders":
+    if method == types.WORKSPACE_WORKSPACE_FOLDERS:
         return True, [{"uri": workspace.as_uri(), "name": workspace.name or "root"}]
     return False, None
 
@@ -170,8 +175,9 @@ def normal_uri(uri: str) -> str:
 
 def completion_context(line_prefix: str) -> dict[str, Any]:
     if line_prefix.endswith("."):
-        return {"triggerKind": 2, "triggerCharacter": "."}
-    return {"triggerKind": 1}
+        return {"triggerKind": types.CompletionTriggerKind.TriggerCharacter.value,
+                "triggerCharacter": "."}
+    return {"triggerKind": types.CompletionTriggerKind.Invoked.value}
 
 
 def parse_completions(result: Any) -> CompletionResult:

@@ -21,6 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from lsprotocol import types
+
 from tether.decoding.pyright.diagnostics import PublishedDiagnostics
 from tether.decoding.pyright.protocol import (
     default_settings,
@@ -102,10 +104,10 @@ class PyrightSession:
         if conn is None:
             return
         if conn.alive:
-            _, future = conn.request("shutdown", None)
+            _, future = conn.request(types.SHUTDOWN, None)
             with contextlib.suppress(Exception):
                 future.result(timeout=min(self.timeout, 3.0))
-            conn.notify("exit", None)
+            conn.notify(types.EXIT, None)
         conn.close(wait=2.0)
 
     def __enter__(self) -> Self:
@@ -172,7 +174,7 @@ class PyrightSession:
         except OSError as error:
             log.error("cannot start pyright (%s): %s", argv, error)
             return None
-        _, future = conn.request("initialize", initialize_params(self.workspace, os.getpid()))
+        _, future = conn.request(types.INITIALIZE, initialize_params(self.workspace, os.getpid()))
         try:
             result = future.result(timeout=max(self.timeout, 30.0))
         except Exception as error:
@@ -181,14 +183,14 @@ class PyrightSession:
             conn.kill()
             return None
         self.server_info = (result or {}).get("serverInfo") or {}
-        conn.notify("initialized", {})
-        conn.notify("workspace/didChangeConfiguration", {"settings": self.settings})
+        conn.notify(types.INITIALIZED, {})
+        conn.notify(types.WORKSPACE_DID_CHANGE_CONFIGURATION, {"settings": self.settings})
         return conn
 
     def _reopen_documents(self, conn: RpcConnection) -> None:
         self._diagnostics.clear()
         for doc in self._docs.values():
-            conn.notify("textDocument/didOpen", {"textDocument": {
+            conn.notify(types.TEXT_DOCUMENT_DID_OPEN, {"textDocument": {
                 "uri": doc.uri, "languageId": "python", "version": doc.version,
                 "text": doc.text}})
 
@@ -200,9 +202,9 @@ class PyrightSession:
         return answer
 
     def _on_notification(self, method: str, params: Any) -> None:
-        if method == "textDocument/publishDiagnostics" and isinstance(params, dict):
+        if method == types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS and isinstance(params, dict):
             self._diagnostics.publish(params)
-        elif (method == "window/logMessage" and isinstance(params, dict)
+        elif (method == types.WINDOW_LOG_MESSAGE and isinstance(params, dict)
               and params.get("type") == 1):
             log.warning("pyright: %s", params.get("message"))
 
@@ -225,13 +227,13 @@ class PyrightSession:
             return doc.version
         if doc is None:
             doc = self._docs[uri] = _Doc(uri, 1, text)
-            conn.notify("textDocument/didOpen", {"textDocument": {
+            conn.notify(types.TEXT_DOCUMENT_DID_OPEN, {"textDocument": {
                 "uri": uri, "languageId": "python", "version": 1, "text": text}})
         else:
             self._drop_pending(conn, uri)
             doc.version += 1
             doc.text = text
-            conn.notify("textDocument/didChange", {
+            conn.notify(types.TEXT_DOCUMENT_DID_CHANGE, {
                 "textDocument": {"uri": uri, "version": doc.version},
                 "contentChanges": [{"text": text}]})
             if invalidates:  # results for other documents may depend on this one
@@ -257,7 +259,7 @@ class PyrightSession:
             if conn is not None:
                 self._drop_pending(conn, uri)
             if doc is not None and conn is not None and conn.alive:
-                conn.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+                conn.notify(types.TEXT_DOCUMENT_DID_CLOSE, {"textDocument": {"uri": uri}})
         self._diagnostics.forget(uri)
 
     def notify_files_changed(self, paths: list[Path]) -> None:
@@ -265,7 +267,7 @@ class PyrightSession:
         with self._lock:
             conn = self._conn
             if conn is not None and conn.alive and paths:
-                conn.notify("workspace/didChangeWatchedFiles", {
+                conn.notify(types.WORKSPACE_DID_CHANGE_WATCHED_FILES, {
                     "changes": [{"uri": self._uri(p), "type": 2} for p in paths]})
                 self._forget(lambda _key: True)
 

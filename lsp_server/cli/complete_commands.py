@@ -50,8 +50,10 @@ def run_complete(args: argparse.Namespace) -> int:
         text = loaded.text
     completer = Completer(settings_from(args))
     try:
-        result = completer.complete(CompletionRequest(workspace, args.path, text, args.line,
-                                                      args.character, args.mode))
+        request = CompletionRequest(workspace, args.path, text, args.line, args.character,
+                                    args.mode)
+        completer.sync_buffer(request)  # this command owns the buffer
+        result = completer.complete(request)
     except (ModelError, ValueError) as error:
         print(f"tether: {error}", file=sys.stderr)
         return 2
@@ -77,10 +79,10 @@ def _tasks(stream: TextIO) -> Iterator[tuple[int, dict[str, object] | None, str 
 
 
 class OpenBuffer:
-    """Batch tasks keep a file's buffer open like an editor does: consecutive tasks in one
-    file (a task and its warm twin, later holes in the same file) replace it, as typing
-    would, and it is released before a task in another file, which must see the file as it
-    is on disk, not cut at an earlier task's cursor (index override and pyright's copy)."""
+    """The batch's one buffer, owned as an editor owns it: consecutive tasks in one file (a
+    task and its warm twin, later holes in the same file) replace it, as typing would, and
+    it is released before a task in another file, which must see the file as it is on disk,
+    not cut at an earlier task's cursor (index override and pyright's copy)."""
 
     def __init__(self, completer: Completer) -> None:
         self._completer = completer
@@ -91,6 +93,7 @@ class OpenBuffer:
         if held is not None and (held.workspace, held.path) != (request.workspace,
                                                                 request.path):
             self._completer.release(held)
+        self._completer.sync_buffer(request)
         self._held = request
 
     def close(self) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tether.index.store import IndexLockedError
-from tether.lsp_server.cli import complete_commands, doctor, index_commands
+from tether.lsp_server.cli import complete_commands, doctor, index_commands, settings_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--workspace", "-w", type=Path, default=Path.cwd())
     check.add_argument("--json", action="store_true")
     check.set_defaults(handler=doctor.run_doctor)
+
+    settings_command.add_arguments(commands.add_parser(
+        "settings", help="the settings' JSON Schema, or a workspace's effective settings (JSON)"))
     return parser
 
 

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.completion import complete
 
 from tether.decoding.completion.engine import Completer, CompleterSettings, CompletionRequest
 from tether.decoding.completion.repo_context import ContextBuilder, retrieval_query
+from tether.decoding.completion.stages import heal
 from tether.decoding.model.files import ModelLoadError, ModelNotFoundError
 from tether.index.lru import LruCache
 from tether.index.search import HybridSearcher, SearchHit
@@ -35,7 +37,7 @@ def request(root: Path, text: str, line: int, character: int, mode: str,
 
 def test_plain_mode_uses_no_repository_context(completer: Completer, shop_root: Path) -> None:
     text, line, char = cut_before(shop_root, RUN_PY, "    return s.checkout", "    cart.")
-    result = completer.complete(request(shop_root, text, line, char, "plain"))
+    result = complete(completer, request(shop_root, text, line, char, "plain"))
     assert result.mode == "plain" and result.context_sources == []
     assert result.receiver is None
     assert "\n" not in result.text  # an inline position completes one line at most
@@ -44,7 +46,7 @@ def test_plain_mode_uses_no_repository_context(completer: Completer, shop_root: 
 def test_rag_mode_puts_the_receiver_and_its_definition_in_the_prompt(
         completer: Completer, shop_root: Path) -> None:
     text, line, char = cut_before(shop_root, RUN_PY, "    return s.checkout", "    cart.")
-    result = completer.complete(request(shop_root, text, line, char, "rag"))
+    result = complete(completer, request(shop_root, text, line, char, "rag"))
     assert result.receiver == "shop.models.Cart"
     assert any("shop.models.Cart" in source for source in result.context_sources)
     prompt = completer.runtime.detokenize(completer.last_prompt)
@@ -56,9 +58,9 @@ def test_a_windows_buffer_is_completed_like_its_unix_twin(completer: Completer,
                                                          shop_root: Path) -> None:
     """`\\r\\n` line endings: the same prompt (none of them in it) and the same completion."""
     text, line, char = cut_before(shop_root, RUN_PY, "    return s.checkout", "    cart.")
-    unix = completer.complete(request(shop_root, text, line, char, "grounded"))
+    unix = complete(completer, request(shop_root, text, line, char, "grounded"))
     unix_prompt = list(completer.last_prompt)
-    windows = completer.complete(request(shop_root, text.replace("\n", "\r\n"), line, char,
+    windows = complete(completer, request(shop_root, text.replace("\n", "\r\n"), line, char,
                                          "grounded"))
     assert completer.last_prompt == unix_prompt
     assert "\r" not in completer.runtime.detokenize(completer.last_prompt)
@@ -67,8 +69,8 @@ def test_a_windows_buffer_is_completed_like_its_unix_twin(completer: Completer,
 
 def test_warm_request_reuses_the_evaluated_prefix(completer: Completer, shop_root: Path) -> None:
     text, line, char = cut_before(shop_root, RUN_PY, "    return s.checkout", "    cart.")
-    first = completer.complete(request(shop_root, text, line, char, "rag"))
-    typed = completer.complete(request(shop_root, text + "a", line, char + 1, "rag"))
+    first = complete(completer, request(shop_root, text, line, char, "rag"))
+    typed = complete(completer, request(shop_root, text + "a", line, char + 1, "rag"))
     assert typed.reused_tokens > 0
     assert typed.prompt_tokens - typed.reused_tokens < first.prompt_tokens // 4
 
@@ -81,7 +83,7 @@ def test_text_after_the_cursor_on_disk_never_reaches_the_prompt(
     try:
         text, line, char = cut_before(shop_root, "shop/service.py", "def shipping_cost",
                                       "def shipping_cost(total: float) -> float:\n    return ")
-        completer.complete(request(shop_root, text, line, char, "rag", rel="shop/service.py"))
+        complete(completer, request(shop_root, text, line, char, "rag", rel="shop/service.py"))
         prompt = completer.runtime.detokenize(completer.last_prompt)
         assert "leaked_after_cursor_marker" not in prompt
         index = completer.registry.get(shop_root)
@@ -98,22 +100,22 @@ def test_cancelled_request_returns_nothing_promptly(completer: Completer,
     text, line, char = cut_before(shop_root, RUN_PY, "    return s.checkout", "    cart.")
     cancel = threading.Event()
     cancel.set()
-    result = completer.complete(request(shop_root, text, line, char, "rag"), cancel)
+    result = complete(completer, request(shop_root, text, line, char, "rag"), cancel)
     assert result.stop_reason == "cancelled" and result.text == ""
-    again = completer.complete(request(shop_root, text, line, char, "rag"))
+    again = complete(completer, request(shop_root, text, line, char, "rag"))
     assert again.stop_reason != "cancelled"  # the runtime stays usable
 
 
 def test_unknown_mode_is_rejected(completer: Completer, shop_root: Path) -> None:
     with pytest.raises(ValueError, match="unknown mode"):
-        completer.complete(request(shop_root, "x = 1\n", 1, 0, "psychic"))
+        complete(completer, request(shop_root, "x = 1\n", 1, 0, "psychic"))
 
 
 @pytest.mark.parametrize("rel", ["../outside.py", "/etc/passwd", "shop/../../outside.py"])
 def test_a_path_outside_the_workspace_is_rejected(completer: Completer, shop_root: Path,
                                                   rel: str) -> None:
     with pytest.raises(ValueError, match="not inside the workspace"):
-        completer.complete(request(shop_root, "x.", 0, 2, "rag", rel=rel))
+        complete(completer, request(shop_root, "x.", 0, 2, "rag", rel=rel))
 
 
 def test_a_missing_workspace_is_rejected_before_indexing(completer: Completer,
@@ -121,7 +123,7 @@ def test_a_missing_workspace_is_rejected_before_indexing(completer: Completer,
     missing = tmp_path / "no-such-repo"
     rejected = request(missing, "x.", 0, 2, "grounded")
     with pytest.raises(ValueError, match="not a directory"):
-        completer.complete(rejected)
+        complete(completer, rejected)
     completer.release(rejected)  # what `tether eval` does before the next task
     assert not missing.exists()
     assert completer.registry.existing(missing) is None
@@ -130,7 +132,7 @@ def test_a_missing_workspace_is_rejected_before_indexing(completer: Completer,
 def test_grounded_leaves_other_languages_to_the_model(completer: Completer,
                                                       shop_root: Path) -> None:
     text = "const cart = new Cart();\ncart."
-    result = completer.complete(request(shop_root, text, 1, 5, "grounded", rel="web/app.js"))
+    result = complete(completer, request(shop_root, text, 1, 5, "grounded", rel="web/app.js"))
     assert result.mode == "grounded" and result.receiver is None
     assert result.constrained_steps == 0 and result.legal_set_sources == {}
 
@@ -138,13 +140,13 @@ def test_grounded_leaves_other_languages_to_the_model(completer: Completer,
 def test_missing_and_corrupt_models_name_the_path(tmp_path: Path, shop_root: Path) -> None:
     missing = tmp_path / "missing.gguf"
     with pytest.raises(ModelNotFoundError, match=str(missing)):
-        Completer(CompleterSettings(model=str(missing))).complete(
-            request(shop_root, "x = 1\n", 1, 0, "plain"))
+        complete(Completer(CompleterSettings(model=str(missing))),
+                 request(shop_root, "x = 1\n", 1, 0, "plain"))
     corrupt = tmp_path / "corrupt.gguf"
     corrupt.write_bytes(b"GGUF" + b"\x00" * 64)
     with pytest.raises(ModelLoadError, match=str(corrupt)):
-        Completer(CompleterSettings(model=str(corrupt))).complete(
-            request(shop_root, "x = 1\n", 1, 0, "plain"))
+        complete(Completer(CompleterSettings(model=str(corrupt))),
+                 request(shop_root, "x = 1\n", 1, 0, "plain"))
 
 
 def test_eval_cli_keeps_the_batch_contract(shop_root: Path, tmp_path: Path) -> None:
@@ -174,7 +176,7 @@ def test_batch_tasks_do_not_see_an_earlier_task_cut_at_its_cursor(
         completer: Completer, shop_root: Path) -> None:
     text, line, char = cut_before(shop_root, "shop/models.py", "    def add_item", "    def ")
     earlier = request(shop_root, text, line, char, "rag", rel="shop/models.py")
-    completer.complete(earlier)
+    complete(completer, earlier)
     index = completer.registry.get(shop_root)
     assert not index.lookup.member("shop.models.Cart", "apply_discount")  # cut off
     completer.release(earlier)
@@ -190,24 +192,24 @@ def test_eval_keeps_a_file_open_across_its_tasks_and_releases_it_for_another(
     first = request(shop_root, text, line, char, "rag", rel="shop/models.py")
     buffer = OpenBuffer(completer)
     buffer.switch_to(first)
-    completer.complete(first)
+    complete(completer, first)
     buffer.switch_to(first)  # its warm twin: the buffer stays as the editor would keep it
     assert not index.lookup.member("shop.models.Cart", "apply_discount")
     text, line, char = cut_before(shop_root, RUN_PY, "    return s.checkout", "    cart.")
     other = request(shop_root, text, line, char, "rag")
     buffer.switch_to(other)  # a task in another file
     assert index.lookup.member("shop.models.Cart", "apply_discount")  # disk again
-    completer.complete(other)
+    complete(completer, other)
     assert index.buffer(RUN_PY) == text
     buffer.close()
     assert index.buffer(RUN_PY) is None
 
 
 def test_the_prompt_file_header_never_leaks_into_a_completion() -> None:
-    from tether.decoding.completion.engine import _before_file_header
+    from tether.decoding.completion.stages import before_file_header
 
-    assert _before_file_header("x = 2\n# x.py\nx = 3", "x.py") == "x = 2"
-    assert _before_file_header("# x.py is fine as a first line", "x.py") == (
+    assert before_file_header("x = 2\n# x.py\nx = 3", "x.py") == "x = 2"
+    assert before_file_header("# x.py is fine as a first line", "x.py") == (
         "# x.py is fine as a first line")
 
 
@@ -229,7 +231,7 @@ def test_snippets_stay_put_while_a_definition_grows_line_by_line(
     index = completer.registry.get(shop_root)
     searcher = CountingSearcher(index.searcher)
     builder = ContextBuilder(index.lookup, searcher,  # type: ignore[arg-type]
-                             completer._counts(), LruCache(8))
+                             completer.model.token_counts(), LruCache(8))
     head = "from shop.models import Cart\n\n\ndef main():\n    cart = Cart('me')\n"
     first = builder.build("scripts.run", RUN_PY, head + "    ", 400)
     second = builder.build("scripts.run", RUN_PY, head + "    order = cart.items\n    ", 400)
@@ -242,14 +244,15 @@ def test_snippets_stay_put_while_a_definition_grows_line_by_line(
 def test_a_new_line_in_the_same_function_reuses_the_prompt(completer: Completer,
                                                            shop_root: Path) -> None:
     text, line, char = cut_before(shop_root, RUN_PY, "    return s.checkout", "    ")
-    first = completer.complete(request(shop_root, text, line, char, "rag"))
+    first = complete(completer, request(shop_root, text, line, char, "rag"))
     text += "discount = total // 10\n    "
-    second = completer.complete(request(shop_root, text, line + 1, 4, "rag"))
+    second = complete(completer, request(shop_root, text, line + 1, 4, "rag"))
     assert second.context_sources == first.context_sources
     assert second.prompt_tokens - second.reused_tokens < 30
 
 
 def test_the_dot_is_healed_only_where_the_vocabulary_merges_it(completer: Completer) -> None:
-    assert completer._fragment("    cart.") == "."
-    assert completer._fragment("    cart.ad") == "ad"  # `.` + `ad…`: nothing to heal
-    assert completer._fragment("    self._po") == "._po"  # `._` is one token
+    vocabulary = completer.model.vocabulary()
+    assert heal("    cart.", vocabulary).fragment == "."
+    assert heal("    cart.ad", vocabulary).fragment == "ad"  # `.` + `ad…`: nothing to heal
+    assert heal("    self._po", vocabulary).fragment == "._po"  # `._` is one token

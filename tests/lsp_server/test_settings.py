@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tether.lsp_server.settings import SettingsStore, TetherSettings, apply, pyproject_defaults
+from tether.lsp_server.settings import (
+    SETTINGS,
+    SettingsStore,
+    TetherSettings,
+    apply,
+    as_options,
+    pyproject_defaults,
+)
 
 
 def test_camel_and_snake_case_keys() -> None:
@@ -66,3 +73,47 @@ def test_what_editors_send_when_nothing_is_set() -> None:
     assert update.problems == [] and update.unknown == []
     assert update.settings.doc_folders == TetherSettings().doc_folders
     assert update.settings.threads is None and update.settings.model_path is None
+
+
+def test_messages_name_what_the_server_expects() -> None:
+    update = apply(TetherSettings(), {"gpuLayers": -2, "debounceMs": 2001, "threads": 0,
+                                      "contextBudget": -1, "maxTokens": True}, "test")
+    problems = "\n".join(update.problems)
+    assert "`gpuLayers`: expected an integer >= -1 (-1 offloads every layer)" in problems
+    assert "`debounceMs`: expected at most 2000 milliseconds" in problems
+    assert "`threads`: expected a positive integer" in problems
+    assert "`contextBudget`: expected an integer >= 0" in problems
+    assert "`maxTokens`: expected a positive integer" in problems
+    assert update.settings == TetherSettings()
+
+
+def test_every_setting_round_trips_in_both_spellings() -> None:
+    assert [s.name for s in SETTINGS] == list(TetherSettings.__dataclass_fields__)
+    camel = apply(TetherSettings(), as_options(TetherSettings()), "test")
+    snake = apply(TetherSettings(), {s.name: s.json_default() for s in SETTINGS}, "test")
+    for update in (camel, snake):
+        assert update.problems == [] and update.unknown == []
+        assert update.settings == TetherSettings()
+
+
+def test_project_values_survive_an_editor_that_sends_only_what_the_user_set(
+        tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.tether]\ncontextBudget = 1024\ngpuLayers = 0\n")
+    store = SettingsStore()
+    store.project = pyproject_defaults(tmp_path)
+    store.init_options = {"maxTokens": 32}
+    store.client = {"tether": {"maxTokens": 32}}
+    settings = store.resolve().settings
+    assert (settings.context_budget, settings.gpu_layers, settings.max_tokens) == (1024, 0, 32)
+
+
+def test_a_null_in_the_workspace_configuration_unsets_the_initialization_option() -> None:
+    store = SettingsStore()
+    store.project = {"max_tokens": 10}
+    store.init_options = {"maxTokens": 20, "mode": "rag"}
+    store.client = {"tether": {"maxTokens": None, "mode": None}}
+    settings = store.resolve().settings
+    assert (settings.max_tokens, settings.mode) == (10, "grounded")
+    store.client = {"tether": {"contextBudget": 300}}
+    assert store.resolve().settings.max_tokens == 20

@@ -19,11 +19,13 @@ import {
 } from './serverCommand';
 import {
   configChangeAction,
+  DEFAULT_OPTIONS,
   didChangeConfigurationParams,
   expandVariables,
   isMode,
   toggledMode,
   toInitializationOptions,
+  userValue,
   type ExpandContext,
   type InitializationOptions,
   type Mode,
@@ -145,7 +147,7 @@ class TetherExtension implements ClientHost, vscode.Disposable {
     }
     const config = vscode.workspace.getConfiguration('tether', scope);
     const { options, warnings } = toInitializationOptions(
-      { get: (key) => config.get<unknown>(key) },
+      { inspect: (key) => config.inspect<unknown>(key) },
       this.expandContext(folder),
     );
     this.reportConfigWarnings(warnings);
@@ -330,7 +332,7 @@ class TetherExtension implements ClientHost, vscode.Disposable {
   }
 
   private currentMode(): Mode | undefined {
-    const configured = vscode.workspace.getConfiguration('tether').get<unknown>('mode');
+    const configured = userValue(vscode.workspace.getConfiguration('tether').inspect<unknown>('mode'));
     return isMode(configured) ? configured : this.serverStatus?.mode;
   }
 
@@ -421,7 +423,7 @@ class TetherExtension implements ClientHost, vscode.Disposable {
 
   private async toggleGrounded(): Promise<void> {
     const config = vscode.workspace.getConfiguration('tether');
-    const current = this.optionsFor().mode;
+    const current = this.currentMode() ?? DEFAULT_OPTIONS.mode;
     const previous = this.context.globalState.get<unknown>(PREVIOUS_MODE_KEY);
     const next = toggledMode(current, isMode(previous) ? previous : undefined);
     if (current !== 'grounded') {

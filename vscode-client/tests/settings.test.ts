@@ -5,18 +5,23 @@ import {
   DEFAULT_OPTIONS,
   didChangeConfigurationParams,
   expandVariables,
+  type InspectedSetting,
+  SERVER_KEYS,
+  type SettingsReader,
   toggledMode,
   toInitializationOptions,
+  userValue,
 } from '../src/settings';
 
-function reader(values: Record<string, unknown>): { get(key: string): unknown } {
-  return { get: (key) => values[key] };
+/** Settings the user set in one scope (user settings by default), as `inspect` reports them. */
+function reader(values: Record<string, unknown>, scope: keyof InspectedSetting = 'globalValue'): SettingsReader {
+  return { inspect: (key) => (key in values ? { [scope]: values[key] } : {}) };
 }
 
 describe('toInitializationOptions', () => {
-  it('returns the defaults for empty settings', () => {
+  it('sends nothing when nothing is set', () => {
     const { options, warnings } = toInitializationOptions(reader({}));
-    assert.deepEqual(options, DEFAULT_OPTIONS);
+    assert.deepEqual(options, {});
     assert.deepEqual(warnings, []);
   });
 
@@ -33,6 +38,8 @@ describe('toInitializationOptions', () => {
         excludes: ['**/build/**'],
         enable: false,
         logFile: '/tmp/tether.log',
+        debounceMs: 0,
+        embeddings: false,
       }),
     );
     assert.deepEqual(warnings, []);
@@ -47,40 +54,37 @@ describe('toInitializationOptions', () => {
       excludes: ['**/build/**'],
       enable: false,
       logFile: '/tmp/tether.log',
+      debounceMs: 0,
+      embeddings: false,
     });
     assert.deepEqual(Object.keys(options).sort(), Object.keys(DEFAULT_OPTIONS).sort());
   });
 
-  it('treats empty strings as null and 0 threads as automatic', () => {
-    const { options } = toInitializationOptions(reader({ modelPath: '  ', logFile: '', threads: 0 }));
-    assert.equal(options.modelPath, null);
-    assert.equal(options.logFile, null);
-    assert.equal(options.threads, null);
+  it('sends blank paths and explicit nulls as null where the server allows null', () => {
+    const { options, warnings } = toInitializationOptions(
+      reader({ modelPath: '  ', logFile: '', threads: null, gpuLayers: 0, maxTokens: null }),
+    );
+    assert.deepEqual(options, { modelPath: null, logFile: null, threads: null, gpuLayers: 0 });
+    assert.deepEqual(warnings, []);
   });
 
-  it('replaces invalid values by defaults and reports them', () => {
+  it('does not send invalid values and reports them', () => {
     const { options, warnings } = toInitializationOptions(
       reader({ mode: 'turbo', maxTokens: 'many', threads: 'all', enable: 'yes', docFolders: 'docs', excludes: [1, '*.tmp'] }),
     );
-    assert.equal(options.mode, 'grounded');
-    assert.equal(options.maxTokens, DEFAULT_OPTIONS.maxTokens);
-    assert.equal(options.threads, null);
-    assert.equal(options.enable, true);
-    assert.deepEqual(options.docFolders, []);
-    assert.deepEqual(options.excludes, ['*.tmp']);
+    assert.deepEqual(options, { excludes: ['*.tmp'] });
     assert.equal(warnings.length, 6);
     assert.ok(warnings.some((w) => w.includes('tether.mode')));
   });
 
-  it('clamps and truncates numbers', () => {
+  it("checks numbers against the server's limits", () => {
     const { options, warnings } = toInitializationOptions(
-      reader({ maxTokens: 100000, contextBudget: 10, gpuLayers: -5, threads: 3.7 }),
+      reader({ maxTokens: 100000, contextBudget: 0, gpuLayers: -5, threads: 3.7, debounceMs: 2001 }),
     );
-    assert.equal(options.maxTokens, 4096);
-    assert.equal(options.contextBudget, 128);
-    assert.equal(options.gpuLayers, -1);
-    assert.equal(options.threads, 3);
+    assert.deepEqual(options, { maxTokens: 100000, contextBudget: 0 });
     assert.equal(warnings.length, 3);
+    assert.ok(warnings.some((w) => w === 'tether.debounceMs must be an integer from 0 to 2000; ignoring it.'));
+    assert.ok(warnings.some((w) => w === 'tether.gpuLayers must be an integer >= -1 or null; ignoring it.'));
   });
 
   it('expands variables in paths but leaves relative paths and excludes alone', () => {
@@ -106,6 +110,31 @@ describe('toInitializationOptions', () => {
   });
 });
 
+describe('only the settings the user set are sent', () => {
+  it('ignores the defaults VS Code reports, so [tool.tether] keeps its values', () => {
+    const defaultsOnly: SettingsReader = {
+      inspect: (key) => ({ defaultValue: (DEFAULT_OPTIONS as unknown as Record<string, unknown>)[key] }) as InspectedSetting,
+    };
+    assert.deepEqual(toInitializationOptions(defaultsOnly).options, {});
+  });
+
+  it('sends a value set in any scope', () => {
+    for (const scope of ['globalValue', 'workspaceValue', 'workspaceFolderValue', 'workspaceLanguageValue'] as const) {
+      const { options } = toInitializationOptions(reader({ contextBudget: 2048, gpuLayers: 0 }, scope));
+      assert.deepEqual(options, { contextBudget: 2048, gpuLayers: 0 }, scope);
+    }
+  });
+
+  it('prefers the most specific scope', () => {
+    assert.equal(userValue({ globalValue: 1, workspaceValue: 2 }), 2);
+    assert.equal(userValue({ globalValue: 1, workspaceValue: 2, workspaceFolderValue: 3 }), 3);
+    assert.equal(userValue({ workspaceFolderValue: 3, globalLanguageValue: 4 }), 4);
+    assert.equal(userValue({ workspaceValue: null, globalValue: 1 }), null);
+    assert.equal(userValue({}), undefined);
+    assert.equal(userValue(undefined), undefined);
+  });
+});
+
 describe('expandVariables', () => {
   it('handles home, workspace, env and unknown variables', () => {
     const ctx = { workspaceFolder: '/ws', homeDir: '/h', env: { A: 'a' } };
@@ -122,6 +151,13 @@ describe('expandVariables', () => {
 describe('didChangeConfigurationParams', () => {
   it('wraps options as {settings: {tether: ...}}', () => {
     assert.deepEqual(didChangeConfigurationParams({ ...DEFAULT_OPTIONS }), { settings: { tether: { ...DEFAULT_OPTIONS } } });
+  });
+  it('sends null for the settings the user does not set', () => {
+    const { tether } = didChangeConfigurationParams({ maxTokens: 32 }).settings;
+    assert.deepEqual(Object.keys(tether).sort(), [...SERVER_KEYS].sort());
+    assert.equal(tether.maxTokens, 32);
+    assert.equal(tether.contextBudget, null);
+    assert.equal(tether.mode, null);
   });
 });
 

@@ -94,19 +94,13 @@ describe('extension smoke test (fake server, mocked vscode)', { skip: !existsSyn
     rmSync(logFile, { force: true });
   });
 
-  it('starts the server with the settings as initializationOptions', async () => {
+  it('starts the server with the settings the user set as initializationOptions', async () => {
     const init = await waitFor('initialize', () => received().find((m) => m.method === 'initialize'));
     assert.deepEqual(init.params.initializationOptions, {
       modelPath: 'gemma-3-270m-Q4_K_M.gguf',
       mode: 'rag',
       maxTokens: 32,
-      contextBudget: 2048,
-      threads: null,
-      gpuLayers: 0,
       docFolders: [`${mock.workspaceFolderPath}/docs`],
-      excludes: [],
-      enable: true,
-      logFile: null,
     });
     assert.equal(init.params.capabilities.textDocument.inlineCompletion?.dynamicRegistration, true);
     assert.equal(init.params.capabilities.window.workDoneProgress, true);
