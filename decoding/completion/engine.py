@@ -83,9 +83,10 @@ class Completer:
         healing = stages.heal(cursor.prefix, self.model.vocabulary())
         monitor = stages.constrain(cursor, gathered, healing, self.build_monitor)
         healer = stages.healer_for(healing, self.model.token_texts(), runtime.vocab.piece)
+        hooks = [*([healer.logits_hook] if healer else []), *([monitor.step] if monitor else [])]
         self.last_prompt, generation = stages.generate(
             runtime, PrefixWindow(count_tokens, self.settings.prefix_budget), cursor,
-            gathered, healing, [hook for hook in (healer, monitor) if hook is not None],
+            gathered, healing, hooks,
             request.max_tokens or self.settings.max_tokens, cancel)
         text = stages.post_process(cursor, healing, generation)
         return stages.result(cursor, gathered, generation, text, monitor, self.model_name,

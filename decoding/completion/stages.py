@@ -23,7 +23,7 @@ from tether.decoding.grounding.healing import Healer, TokenTexts, healing_fragme
 from tether.decoding.grounding.monitor import Monitor
 from tether.decoding.grounding.position_reader import PositionReader
 from tether.decoding.mask.vocab_index import VocabularyIndex
-from tether.decoding.model.queries import chain
+from tether.decoding.model.queries import LogitsHook, chain
 from tether.decoding.model.runtime import ModelRuntime
 from tether.decoding.model.types import Generation
 from tether.index.module_names import module_name
@@ -145,7 +145,7 @@ def constrain(cursor: Cursor, gathered: Gathered, healing: Healing,
 
 
 def generate(runtime: ModelRuntime, window: PrefixWindow, cursor: Cursor, gathered: Gathered,
-             healing: Healing, hooks: list[Healer | Monitor], max_tokens: int,
+             healing: Healing, hooks: list[LogitsHook], max_tokens: int,
              cancel: threading.Event | None) -> tuple[list[int], Generation]:
     """The prompt (repository context, the file's window before the cursor with the member
     hint, what follows it) and its generation under the hooks."""
@@ -156,8 +156,7 @@ def generate(runtime: ModelRuntime, window: PrefixWindow, cursor: Cursor, gather
         prompt, max_tokens=max_tokens + len(fragment),
         should_stop=lambda written: len(written) > len(fragment) and should_stop(
             cursor.context, written[len(fragment):], cursor.multiline),
-        logits_hook=chain([hook.step if isinstance(hook, Monitor) else hook.logits_hook
-                           for hook in hooks]),
+        logits_hook=chain(hooks),
         cancel=cancel, doc_key=f"{cursor.request.workspace}:{cursor.request.path}")
     return prompt, generation
 
